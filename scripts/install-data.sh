@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Install Debian's Fashion-MNIST package when its files are not already here and apt
+# is usable (root, or passwordless sudo). Otherwise chainrule finds the data through
+# --root, $CHAINRULE_DATA, its cache, or downloads it.
+set -euo pipefail
+if dpkg -s dataset-fashion-mnist >/dev/null 2>&1; then
+    exit 0
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "install-data: apt-get not found; chainrule will look for the data elsewhere" >&2
+    exit 0
+fi
+if [ "$(id -u)" -eq 0 ]; then
+    SUDO=""
+elif sudo -n true 2>/dev/null; then
+    SUDO="sudo -n"
+else
+    echo "install-data: not root; run 'sudo apt-get install dataset-fashion-mnist' or set CHAINRULE_DATA" >&2
+    exit 0
+fi
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq dataset-fashion-mnist >/dev/null
+echo "install-data: installed dataset-fashion-mnist"

@@ -1,0 +1,15 @@
+"""chainrule: neural networks whose every backward pass is written by hand.
+
+    import chainrule as cr
+    x = cr.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    y = (x * 2).relu().sum()
+    y.backward()
+    x.grad            # array([2., 0., 2.], dtype=float32)
+"""
+from . import backend, ops
+from .creation import arange, full, ones, rand, randn, tensor, zeros
+from .ops.functional import *  # noqa: F401,F403 - cr.exp, cr.matmul, cr.relu, ...
+from .random import manual_seed
+from .tensor import Function, Tensor, enable_grad, is_grad_enabled, no_grad
+
+__version__ = "0.1.0"

@@ -1,0 +1,76 @@
+"""Making tensors: from data, filled with a constant, random, or a range.
+
+Floating results are float32 unless ``dtype`` says otherwise; Python integers give
+int64 and NumPy arrays keep their dtype, as in PyTorch.
+"""
+from __future__ import annotations
+
+import numpy
+
+from . import backend
+from .random import default_generator
+from .tensor import Tensor
+
+
+def _shape(shape) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+def _float_dtype(dtype):
+    dtype = backend.DEFAULT_DTYPE if dtype is None else numpy.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"expected a floating dtype, got {dtype}")
+    return dtype
+
+
+def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
+    """A new Tensor holding a copy of ``data`` (list, number, array or Tensor)."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        array = backend.xp.array(data, dtype=numpy.dtype(dtype))
+    elif isinstance(data, (numpy.ndarray, numpy.generic)) or hasattr(data, "__cuda_array_interface__"):
+        array = backend.xp.array(data)
+    else:
+        array = backend.xp.array(data)
+        if array.dtype == numpy.float64:
+            array = array.astype(backend.DEFAULT_DTYPE)
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    return Tensor(backend.xp.zeros(_shape(shape), dtype=_float_dtype(dtype)), requires_grad=requires_grad)
+
+
+def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    return Tensor(backend.xp.ones(_shape(shape), dtype=_float_dtype(dtype)), requires_grad=requires_grad)
+
+
+def full(shape, value: float, dtype=None, requires_grad: bool = False) -> Tensor:
+    return Tensor(backend.xp.full(tuple(shape), value, dtype=_float_dtype(dtype)), requires_grad=requires_grad)
+
+
+def randn(*shape, dtype=None, requires_grad: bool = False, generator: numpy.random.Generator | None = None) -> Tensor:
+    """Standard normal samples from the seeded generator (see ``manual_seed``)."""
+    rng = generator or default_generator()
+    array = rng.standard_normal(_shape(shape), dtype=_float_dtype(dtype))
+    return Tensor(backend.xp.asarray(array), requires_grad=requires_grad)
+
+
+def rand(*shape, dtype=None, requires_grad: bool = False, generator: numpy.random.Generator | None = None) -> Tensor:
+    """Uniform samples in [0, 1) from the seeded generator (see ``manual_seed``)."""
+    rng = generator or default_generator()
+    array = rng.random(_shape(shape), dtype=_float_dtype(dtype))
+    return Tensor(backend.xp.asarray(array), requires_grad=requires_grad)
+
+
+def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Evenly spaced values in [start, stop); integers give int64, as in PyTorch."""
+    if stop is None:
+        start, stop = 0, start
+    if dtype is None:
+        is_float = any(isinstance(v, float) for v in (start, stop, step))
+        dtype = backend.DEFAULT_DTYPE if is_float else numpy.int64
+    return Tensor(backend.xp.arange(start, stop, step, dtype=numpy.dtype(dtype)), requires_grad=requires_grad)

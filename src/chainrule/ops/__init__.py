@@ -1,0 +1,26 @@
+"""The hand-derived primitives: one Function per op, each with its derivation.
+
+``ops.Linear`` is the op (``forward``/``backward`` on arrays, usable by hand);
+``nn.Linear`` is the layer that owns parameters and calls it. ``REGISTRY`` maps
+every op's name to its Function class.
+"""
+from . import tensor_methods
+from .activations import ReLU
+from .elementwise import Abs, Add, Cast, Clip, Div, Exp, Log, Maximum, Minimum, Mul, Neg, Pow, PowScalar, Sqrt, Sub, Where
+from .functional import *  # noqa: F401,F403 - the functional API
+from .functional import __all__ as _functional_names
+from .fused import MSE, Linear, SoftmaxCrossEntropy
+from .linalg import MatMul
+from .reductions import Mean, Sum
+from .registry import REGISTRY, register
+from .shape import Permute, Reshape
+
+tensor_methods.install()
+
+__all__ = [
+    "REGISTRY", "register",
+    "Abs", "Add", "Cast", "Clip", "Div", "Exp", "Log", "Maximum", "Minimum", "Mul", "Neg", "Pow", "PowScalar",
+    "Sqrt", "Sub", "Where", "MatMul", "Sum", "Mean", "Reshape", "Permute", "ReLU",
+    "Linear", "SoftmaxCrossEntropy", "MSE",
+    *_functional_names,
+]

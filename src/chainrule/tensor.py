@@ -1,0 +1,361 @@
+"""Tensor, Function and the graph that ``backward()`` walks.
+
+A :class:`Function` is one node of the graph: ``forward`` runs on plain arrays and
+saves what ``backward`` needs; ``backward`` maps the gradient of the output to one
+gradient per input. Calling a Function on Tensors runs ``forward`` and, when some
+input requires a gradient and grad mode is on, records the node on the output.
+
+``Tensor.backward()`` orders the nodes reverse-topologically (iteratively, so a
+chain of 100,000 ops needs no recursion), sums the gradients of tensors used more
+than once, reduces gradients over broadcast axes, and releases each node's saved
+arrays as soon as it has run.
+"""
+from __future__ import annotations
+
+import contextlib
+import weakref
+
+import numpy
+
+from . import backend
+from .broadcast import sum_to
+
+_grad_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """Whether calling a Function records it on the graph."""
+    return _grad_enabled
+
+
+class _GradMode(contextlib.ContextDecorator):
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+
+    def __enter__(self):
+        global _grad_enabled
+        self.previous = _grad_enabled
+        _grad_enabled = self.enabled
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self.previous
+        return False
+
+
+def no_grad() -> contextlib.ContextDecorator:
+    """Context manager (and decorator) inside which nothing is recorded."""
+    return _GradMode(False)
+
+
+def enable_grad() -> contextlib.ContextDecorator:
+    """Context manager (and decorator) that turns recording back on."""
+    return _GradMode(True)
+
+
+class _AllInputs(tuple):
+    """``needs_input_grad`` of a Function called by hand: every input wants one."""
+
+    def __getitem__(self, index):
+        return True
+
+
+class Function:
+    """One hand-differentiated operation, and one node of the graph.
+
+    Subclasses implement::
+
+        forward(*arrays) -> array        # save what backward needs on self
+        backward(grad)   -> tuple        # one gradient per input, same shape and
+                                         # dtype as that input, or None
+
+    Non-array arguments (axes, flags) go to ``__init__``. A Function is usable by
+    hand, without the graph: ``f = Linear(); y = f.forward(x, W, b);
+    dx, dW, db = f.backward(dy)``. Called on Tensors (``f(x, W, b)``) it records
+    itself as the creator of the result. ``self.needs_input_grad[i]`` tells
+    ``backward`` (and ``forward``, which may skip saving) whether input ``i``
+    needs a gradient; by hand, every input does.
+    """
+
+    __slots__ = ("inputs", "_retained", "_released", "__dict__", "__weakref__")
+
+    needs_input_grad = _AllInputs()
+
+    def __call__(self, *inputs) -> Tensor:
+        tensors = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in inputs)
+        wants = tuple(t.requires_grad for t in tensors)
+        record = _grad_enabled and any(wants)
+        self.needs_input_grad = wants if record else (False,) * len(tensors)
+        out = self.forward(*[t.data for t in tensors])
+        result = Tensor(out)
+        if record:
+            self.inputs = tensors
+            self._retained = None
+            self._released = False
+            result.requires_grad = True
+            result.creator = self
+        return result
+
+    def forward(self, *arrays):
+        raise NotImplementedError(f"{type(self).__name__} must implement forward(*arrays)")
+
+    def backward(self, grad):
+        raise NotImplementedError(f"{type(self).__name__} must implement backward(grad)")
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def release(self) -> None:
+        """Drop the saved arrays and the links to the inputs (after backward ran)."""
+        self.__dict__.clear()
+        self.inputs = ()
+        self._released = True
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+
+class Tensor:
+    """An array that remembers the Function that made it.
+
+    ``data`` is the array (NumPy, or CuPy under that backend); ``grad`` is an array
+    of the same shape and dtype once ``backward()`` has reached this tensor (leaves
+    only, unless :meth:`retain_grad` was called).
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "creator", "name", "__weakref__")
+    __array_ufunc__ = None  # make ``ndarray op Tensor`` defer to Tensor's reflected operator
+
+    def __init__(self, data, requires_grad: bool = False, name: str | None = None):
+        if not isinstance(data, backend.xp.ndarray):
+            data = backend.xp.asarray(data)
+        self.data = data
+        self.grad = None
+        self.creator = None
+        self.name = name
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # -- array-like attributes -------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.creator is None
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def numpy(self) -> numpy.ndarray:
+        """The data as a NumPy array (a view, not a copy, on the NumPy backend)."""
+        return backend.to_numpy(self.data)
+
+    def item(self):
+        """The single value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph."""
+        return Tensor(self.data)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(f"only floating-point tensors can require gradients, got dtype {self.dtype}")
+        self.requires_grad = requires_grad
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep ``grad`` on this non-leaf tensor after backward."""
+        if self.creator is not None:
+            self.creator._retained = weakref.ref(self)
+
+    def __repr__(self) -> str:
+        body = numpy.array2string(self.numpy(), separator=", ", prefix="tensor(")
+        extras = ""
+        if self.data.dtype != backend.DEFAULT_DTYPE:
+            extras += f", dtype={self.data.dtype}"
+        if self.creator is not None:
+            extras += f", creator={self.creator.name}"
+        elif self.requires_grad:
+            extras += ", requires_grad=True"
+        return f"tensor({body}{extras})"
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    # -- comparisons take no gradient ------------------------------------------
+    def _compare(self, other, op):
+        other = other.data if isinstance(other, Tensor) else other
+        return Tensor(op(self.data, other))
+
+    def __lt__(self, other):
+        return self._compare(other, numpy.less)
+
+    def __le__(self, other):
+        return self._compare(other, numpy.less_equal)
+
+    def __gt__(self, other):
+        return self._compare(other, numpy.greater)
+
+    def __ge__(self, other):
+        return self._compare(other, numpy.greater_equal)
+
+    def __eq__(self, other):
+        return self._compare(other, numpy.equal)
+
+    def __ne__(self, other):
+        return self._compare(other, numpy.not_equal)
+
+    __hash__ = object.__hash__
+
+    # -- the backward pass -----------------------------------------------------
+    def backward(self, grad=None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) · grad into the ``grad`` of every leaf.
+
+        grad: array of this tensor's shape and dtype; may be omitted for a tensor
+        with one element (it is then 1).
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward() on a tensor that does not require grad: no input of the "
+                "computation has requires_grad=True (or it ran under no_grad())"
+            )
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward() without a gradient works only on a tensor with one element; "
+                    f"this one has shape {self.shape}: pass grad= of that shape"
+                )
+            grad = backend.xp.ones_like(self.data)
+        else:
+            grad = grad.data if isinstance(grad, Tensor) else backend.xp.asarray(grad, dtype=self.dtype)
+            if grad.shape != self.shape:
+                raise ValueError(f"backward(): grad has shape {grad.shape}, the tensor has shape {self.shape}")
+        if self.creator is None:
+            _accumulate_leaf(self, grad)
+            return
+        _run_backward(self.creator, grad, retain_graph)
+
+    # operators, ops and creation helpers are installed by chainrule.ops
+
+
+def _accumulate_leaf(tensor: Tensor, grad) -> None:
+    # Never add in place: ``grad`` may be the very array another tensor holds.
+    tensor.grad = grad if tensor.grad is None else tensor.grad + grad
+
+
+def topological_order(root: Function) -> list:
+    """The nodes reachable from ``root``, each before every node it depends on."""
+    order = []
+    visited = {root}
+    stack = [(root, iter(root.inputs))]
+    while stack:
+        node, pending_inputs = stack[-1]
+        for tensor in pending_inputs:
+            creator = tensor.creator
+            if creator is not None and creator not in visited:
+                visited.add(creator)
+                stack.append((creator, iter(creator.inputs)))
+                break
+        else:
+            stack.pop()
+            order.append(node)
+    order.reverse()
+    return order
+
+
+def _run_backward(root: Function, grad, retain_graph: bool) -> None:
+    pending = {root: grad}
+    for node in topological_order(root):
+        grad_out = pending.pop(node, None)
+        if grad_out is None:
+            continue
+        if node._released:
+            raise RuntimeError(
+                f"backward through {node.name} a second time: its saved arrays were freed "
+                f"by the first backward(). Pass retain_graph=True to the first call to keep them."
+            )
+        if node._retained is not None:
+            kept = node._retained()
+            if kept is not None:
+                _accumulate_leaf(kept, grad_out)
+        grads = node.backward(grad_out)
+        if not isinstance(grads, tuple):
+            grads = (grads,)
+        inputs = node.inputs
+        if len(grads) != len(inputs):
+            raise RuntimeError(
+                f"{node.name}.backward returned {len(grads)} gradients for {len(inputs)} inputs"
+            )
+        if not retain_graph:
+            node.release()
+        for tensor, g in zip(inputs, grads):
+            if g is None or not tensor.requires_grad:
+                continue
+            g = _fit_gradient(node, tensor, g)
+            creator = tensor.creator
+            if creator is None:
+                _accumulate_leaf(tensor, g)
+            elif creator in pending:
+                pending[creator] = pending[creator] + g
+            else:
+                pending[creator] = g
+
+
+def _fit_gradient(node: Function, tensor: Tensor, g):
+    """Check a gradient from ``node.backward``; sum it over broadcast axes if needed."""
+    if g.shape != tensor.data.shape:
+        try:
+            g = sum_to(g, tensor.data.shape)
+        except ValueError:
+            raise RuntimeError(
+                f"{node.name}.backward returned a gradient of shape {g.shape} "
+                f"for an input of shape {tensor.data.shape}"
+            ) from None
+    if g.dtype != tensor.data.dtype:
+        raise TypeError(
+            f"{node.name}.backward returned a {g.dtype} gradient for a {tensor.data.dtype} input "
+            f"(gradients must keep their input's dtype; no silent casts)"
+        )
+    return g
+
+
+def as_tensor_like(value, like: Tensor) -> Tensor:
+    """Lift a Python or NumPy scalar (or array) to a constant Tensor next to ``like``.
+
+    Floating tensors give the constant their own dtype, so ``x * 2`` stays float32.
+    """
+    if isinstance(value, Tensor):
+        return value
+    if like.data.dtype.kind == "f" and numpy.ndim(value) == 0 and not isinstance(value, complex):
+        return Tensor(backend.xp.asarray(value, dtype=like.data.dtype))
+    return Tensor(backend.xp.asarray(value))
+

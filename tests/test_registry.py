@@ -1,0 +1,20 @@
+"""The registry walk: every registered op has verification cases, and every case
+names a registered op."""
+from chainrule.ops import REGISTRY
+from op_cases import CASES
+
+
+def test_every_registered_op_has_a_case():
+    verified = {c.op for c in CASES}
+    missing = sorted(set(REGISTRY) - verified)
+    assert not missing, f"registered ops with no verification case: {missing}"
+
+
+def test_every_case_names_a_registered_op():
+    unknown = sorted({c.op for c in CASES} - set(REGISTRY))
+    assert not unknown, f"cases for ops that are not registered: {unknown}"
+
+
+def test_every_case_has_a_torch_reference_or_a_reason():
+    no_torch = sorted({c.op for c in CASES} - {c.op for c in CASES if c.torch_fn is not None})
+    assert no_torch == ["cast"], f"ops checked only by finite differences: {no_torch}"
