@@ -1,126 +1,14 @@
-"""Verification cases for every registered op: (op name, chainrule call, PyTorch call, inputs).
+"""All verification cases: every ``tests/cases_*.py`` module adds its own.
 
 Shapes cover broadcasting ((3,1,5) with (4,5)), size-1 and empty axes, and
-repeated inputs (f(x, x)). ``tests/test_registry.py`` fails if an op is missing here.
+repeated inputs (f(x, x)). ``tests/test_registry.py`` fails if an op has no case.
 """
-from __future__ import annotations
+import importlib
+import pathlib
 
-import numpy as np
+from oracle import CASES
 
-import chainrule as cr
-from oracle import OpCase
+for _path in sorted(pathlib.Path(__file__).parent.glob("cases_*.py")):
+    importlib.import_module(_path.stem)
 
-rng = np.random.default_rng(2024)
-
-
-def randn(*shape):
-    return rng.standard_normal(shape)
-
-
-def positive(*shape):
-    return rng.uniform(0.5, 2.0, shape)
-
-
-def away_from_zero(*shape):
-    """Values with |x| ≥ 0.1, so finite differences never straddle a kink at 0."""
-    x = rng.uniform(0.1, 2.0, shape)
-    return x * rng.choice([-1.0, 1.0], shape)
-
-
-def distinct(*shape):
-    """Values with no ties, spaced well beyond the finite-difference step."""
-    n = int(np.prod(shape))
-    return (rng.permutation(n) * 0.1 - n * 0.05).reshape(shape)
-
-
-def torch():
-    import torch as t
-
-    return t
-
-
-CASES: list[OpCase] = []
-
-
-def case(op, fn, torch_fn, *inputs, id="", **tol):
-    CASES.append(OpCase(op, fn, torch_fn, tuple(inputs), id=id or op, **tol))
-
-
-# -- elementwise -----------------------------------------------------------------
-for a_shape, b_shape in [((3, 4), (3, 4)), ((3, 1, 5), (4, 5)), ((1,), (2, 3)), ((0, 3), (3,))]:
-    tag = f"{a_shape}x{b_shape}"
-    case("add", lambda a, b: a + b, lambda a, b: a + b, randn(*a_shape), randn(*b_shape), id=f"add{tag}")
-    case("sub", lambda a, b: a - b, lambda a, b: a - b, randn(*a_shape), randn(*b_shape), id=f"sub{tag}")
-    case("mul", lambda a, b: a * b, lambda a, b: a * b, randn(*a_shape), randn(*b_shape), id=f"mul{tag}")
-    case("div", lambda a, b: a / b, lambda a, b: a / b, randn(*a_shape), away_from_zero(*b_shape), id=f"div{tag}")
-    case("pow", lambda a, b: a**b, lambda a, b: a**b, positive(*a_shape), randn(*b_shape), id=f"pow{tag}")
-    case("maximum", cr.maximum, lambda a, b: torch().maximum(a, b), distinct(*a_shape), distinct(*b_shape) + 0.033,
-         id=f"maximum{tag}")
-    case("minimum", cr.minimum, lambda a, b: torch().minimum(a, b), distinct(*a_shape), distinct(*b_shape) + 0.033,
-         id=f"minimum{tag}")
-case("add", lambda x: x + x, lambda x: x + x, randn(3, 2), id="add(x,x)")
-case("mul", lambda x: x * x, lambda x: x * x, randn(3, 2), id="mul(x,x)")
-case("div", lambda x: x / x, lambda x: x / x, away_from_zero(4), id="div(x,x)")
-case("sub", lambda x: x - 2.5 * x, lambda x: x - 2.5 * x, randn(5), id="sub(x,2.5x)")
-case("neg", lambda a: -a, lambda a: -a, randn(2, 3))
-case("pow_scalar", lambda a: a**3, lambda a: a**3, randn(3, 4), id="pow_scalar3")
-case("pow_scalar", lambda a: a**-0.5, lambda a: a**-0.5, positive(5), id="pow_scalar-0.5")
-case("pow", lambda a: a**a, lambda a: a**a, positive(4), id="pow(x,x)")
-case("exp", cr.exp, lambda a: a.exp(), randn(2, 3))
-case("log", cr.log, lambda a: a.log(), positive(2, 3))
-case("sqrt", cr.sqrt, lambda a: a.sqrt(), positive(2, 3))
-case("abs", cr.abs, lambda a: a.abs(), away_from_zero(3, 3))
-_mask = rng.random((3, 4)) > 0.5
-case("where", lambda c, a, b: cr.where(c, a, b), lambda c, a, b: torch().where(c, a, b),
-     _mask, randn(3, 4), randn(4), id="where(broadcast)")
-case("clip", lambda a: cr.clip(a, -0.5, 0.7), lambda a: a.clamp(-0.5, 0.7), distinct(4, 5) * 0.3 + 0.013)
-case("clip", lambda a: cr.clip(a, low=0.1), lambda a: a.clamp(min=0.1), distinct(6) * 0.3 + 0.013, id="clip(low)")
-case("cast", lambda a: cr.cast(cr.cast(a, np.float64) * 3.0, a.dtype), None, randn(3), id="cast(up,down)")
-
-# -- linear algebra --------------------------------------------------------------
-for a_shape, b_shape in [((3, 4), (4, 5)), ((4,), (4, 2)), ((3, 4), (4,)), ((4,), (4,)),
-                         ((2, 3, 4), (4, 5)), ((2, 1, 3, 4), (5, 4, 2)), ((0, 4), (4, 3))]:
-    case("matmul", lambda a, b: a @ b, lambda a, b: a @ b, randn(*a_shape), randn(*b_shape),
-         id=f"matmul{a_shape}@{b_shape}")
-case("matmul", lambda x: x @ x, lambda x: x @ x, randn(3, 3), id="matmul(x,x)")
-
-# -- reductions ------------------------------------------------------------------
-for axis, keepdims in [(None, False), (0, False), (1, True), ((0, 2), False), (-1, True)]:
-    case("sum", lambda a, axis=axis, k=keepdims: a.sum(axis=axis, keepdims=k),
-         lambda a, axis=axis, k=keepdims: a.sum(dim=axis, keepdim=k) if axis is not None else a.sum(),
-         randn(2, 3, 4), id=f"sum(axis={axis},keepdims={keepdims})")
-    case("mean", lambda a, axis=axis, k=keepdims: a.mean(axis=axis, keepdims=k),
-         lambda a, axis=axis, k=keepdims: a.mean(dim=axis, keepdim=k) if axis is not None else a.mean(),
-         randn(2, 3, 4), id=f"mean(axis={axis},keepdims={keepdims})")
-case("sum", lambda a: a.sum(axis=1), lambda a: a.sum(dim=1), randn(0, 3), id="sum(empty)")
-
-# -- shape -----------------------------------------------------------------------
-case("reshape", lambda a: a.reshape(4, -1), lambda a: a.reshape(4, -1), randn(2, 3, 4))
-case("permute", lambda a: a.permute(2, 0, 1), lambda a: a.permute(2, 0, 1), randn(2, 3, 4))
-case("permute", lambda a: a.T, lambda a: a.T, randn(2, 5), id="permute(T)")
-case("permute", lambda a: a.transpose(0, 2), lambda a: a.transpose(0, 2), randn(2, 3, 4), id="transpose(0,2)")
-
-# -- activations -----------------------------------------------------------------
-case("relu", cr.relu, lambda a: a.relu(), away_from_zero(4, 5))
-
-# -- fused -----------------------------------------------------------------------
-case("linear", lambda x, W, b: cr.linear(x, W, b), lambda x, W, b: torch().nn.functional.linear(x, W, b),
-     randn(5, 4), randn(3, 4), randn(3))
-case("linear", lambda x, W: cr.linear(x, W), lambda x, W: torch().nn.functional.linear(x, W),
-     randn(2, 5, 4), randn(3, 4), id="linear(batched,no bias)")
-_labels = np.array([0, 2, 1, 2, 3])
-for reduction in ("mean", "sum", "none"):
-    case("softmax_cross_entropy",
-         lambda z, y, r=reduction: cr.softmax_cross_entropy(z, y, reduction=r),
-         lambda z, y, r=reduction: torch().nn.functional.cross_entropy(z, y, reduction=r),
-         randn(5, 4) * 3, _labels, id=f"softmax_cross_entropy({reduction})")
-case("softmax_cross_entropy",
-     lambda z, y: cr.softmax_cross_entropy(z, y, label_smoothing=0.1),
-     lambda z, y: torch().nn.functional.cross_entropy(z, y, label_smoothing=0.1),
-     randn(5, 4), _labels, id="softmax_cross_entropy(smoothing)")
-for reduction in ("mean", "sum", "none"):
-    case("mse", lambda p, t, r=reduction: cr.mse(p, t, reduction=r),
-         lambda p, t, r=reduction: torch().nn.functional.mse_loss(p, t, reduction=r),
-         randn(4, 3), randn(4, 3), id=f"mse({reduction})")
-case("mse", lambda x: cr.mse(x, x * 0.5), lambda x: torch().nn.functional.mse_loss(x, x * 0.5), randn(6),
-     id="mse(x,x/2)")
+__all__ = ["CASES"]

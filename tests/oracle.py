@@ -31,6 +31,45 @@ class OpCase:
         return self.id or self.op
 
 
+CASES: list[OpCase] = []
+"""Every verification case; filled by the ``tests/cases_*.py`` modules (see op_cases.py)."""
+
+
+def case(op, fn, torch_fn, *inputs, id="", **tolerances) -> None:
+    """Register a verification case for the op named ``op``."""
+    CASES.append(OpCase(op, fn, torch_fn, tuple(inputs), id=id or op, **tolerances))
+
+
+rng = np.random.default_rng(2024)
+
+
+def randn(*shape):
+    return rng.standard_normal(shape)
+
+
+def positive(*shape):
+    return rng.uniform(0.5, 2.0, shape)
+
+
+def away_from_zero(*shape):
+    """Values with |x| ≥ 0.1, so finite differences never straddle a kink at 0."""
+    x = rng.uniform(0.1, 2.0, shape)
+    return x * rng.choice([-1.0, 1.0], shape)
+
+
+def distinct(*shape):
+    """Values with no ties, 0.1 apart: far beyond the finite-difference step."""
+    n = int(np.prod(shape))
+    return (rng.permutation(n) * 0.1 - n * 0.05).reshape(shape)
+
+
+def torch():
+    """PyTorch, imported only when a reference check runs."""
+    import torch as t
+
+    return t
+
+
 def make_inputs(case: OpCase, dtype=np.float64):
     """Fresh Tensors for a case: floating arrays become leaves requiring grad."""
     tensors = []
