@@ -6,6 +6,7 @@ Python overhead of calling them; the derivation is the textbook one.
 from __future__ import annotations
 
 from .. import backend
+from ..errors import ShapeError
 from ..tensor import Function
 from .registry import register
 
@@ -27,7 +28,7 @@ class Linear(Function):
 
     def forward(self, x, W, b=None):
         if x.shape[-1:] != W.shape[1:] or W.ndim != 2:
-            raise ValueError(f"linear: x {x.shape} and W {W.shape} do not fit (need x: (..., D_in), W: (D_out, D_in))")
+            raise ShapeError(f"linear: expected x (..., {W.shape[-1]}) for W {W.shape}, got x {x.shape}")
         self.has_bias = b is not None
         self.x_shape = x.shape
         self.W = W
@@ -69,7 +70,7 @@ class SoftmaxCrossEntropy(Function):
     def forward(self, logits, labels):
         xp = backend.xp
         if logits.ndim != 2 or labels.shape != logits.shape[:1]:
-            raise ValueError(
+            raise ShapeError(
                 f"softmax_cross_entropy: expected logits (N, C) and labels (N,), got {logits.shape} and {labels.shape}"
             )
         if labels.dtype.kind not in "iu":
@@ -115,7 +116,7 @@ class MSE(Function):
 
     def forward(self, pred, target):
         if pred.shape != target.shape:
-            raise ValueError(f"mse: pred and target must have the same shape, got {pred.shape} and {target.shape}")
+            raise ShapeError(f"mse: pred and target must have the same shape, got {pred.shape} and {target.shape}")
         self.diff = pred - target
         squared = self.diff * self.diff
         if self.reduction == "mean":
