@@ -5,15 +5,15 @@
 every op's name to its Function class.
 """
 from . import tensor_methods
-from .activations import ReLU
+from .activations import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .elementwise import Abs, Add, Cast, Clip, Div, Exp, Log, Maximum, Minimum, Mul, Neg, Pow, PowScalar, Sqrt, Sub, Where
 from .functional import *  # noqa: F401,F403 - the functional API
 from .functional import __all__ as _functional_names
 from .fused import MSE, Linear, SoftmaxCrossEntropy
 from .linalg import MatMul
-from .reductions import Mean, Sum
+from .reductions import LogSumExp, Max, Mean, Min, Sum, Var
 from .registry import REGISTRY, register
-from .shape import Permute, Reshape
+from .shape import BroadcastTo, Concatenate, GetItem, Pad, Permute, Reshape, Stack
 
 tensor_methods.install()
 
@@ -21,6 +21,8 @@ __all__ = [
     "REGISTRY", "register",
     "Abs", "Add", "Cast", "Clip", "Div", "Exp", "Log", "Maximum", "Minimum", "Mul", "Neg", "Pow", "PowScalar",
     "Sqrt", "Sub", "Where", "MatMul", "Sum", "Mean", "Reshape", "Permute", "ReLU",
+    "Max", "Min", "LogSumExp", "Var", "BroadcastTo", "GetItem", "Concatenate", "Stack", "Pad",
+    "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softplus", "Softmax", "LogSoftmax",
     "Linear", "SoftmaxCrossEntropy", "MSE",
     *_functional_names,
 ]

@@ -5,6 +5,8 @@ Each builds a fresh Function (one graph node) and calls it. Non-Tensor operands
 """
 from __future__ import annotations
 
+import builtins
+
 from ..tensor import Tensor, as_tensor_like
 from . import activations, elementwise, fused, linalg, reductions
 from . import shape as shape_ops
@@ -13,9 +15,10 @@ __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs",
     "maximum", "minimum", "where", "clip", "cast",
     "matmul",
-    "sum", "mean",
+    "sum", "mean", "max", "min", "logsumexp", "var",
     "reshape", "permute", "transpose", "flatten",
-    "relu",
+    "broadcast_to", "getitem", "concatenate", "stack", "pad",
+    "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softplus", "softmax", "log_softmax",
     "linear", "softmax_cross_entropy", "mse",
 ]
 
@@ -107,6 +110,27 @@ def mean(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     return reductions.Mean(axis, keepdims)(a)
 
 
+def max(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001 - the NumPy name
+    """Largest element over the axes; tied maxima share the gradient evenly (as torch.amax)."""
+    return reductions.Max(axis, keepdims)(a)
+
+
+def min(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001 - the NumPy name
+    """Smallest element over the axes; tied minima share the gradient evenly (as torch.amin)."""
+    return reductions.Min(axis, keepdims)(a)
+
+
+def logsumexp(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+    """log Σ exp(a) over the axes, without overflow."""
+    return reductions.LogSumExp(axis, keepdims)(a)
+
+
+def var(a: Tensor, axis=None, keepdims: bool = False, correction: float = 1) -> Tensor:
+    """Variance over the axes, dividing by n − correction (1 by default, as torch.var;
+    NumPy's default is 0)."""
+    return reductions.Var(axis, keepdims, correction)(a)
+
+
 def reshape(a: Tensor, *shape) -> Tensor:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
@@ -130,15 +154,79 @@ def transpose(a: Tensor, axis0: int = -2, axis1: int = -1) -> Tensor:
 def flatten(a: Tensor, start_axis: int = 0, end_axis: int = -1) -> Tensor:
     """Merge axes start_axis..end_axis (inclusive) into one."""
     dims = a.shape
-    start, end = start_axis % max(a.ndim, 1), end_axis % max(a.ndim, 1)
+    start, end = start_axis % builtins.max(a.ndim, 1), end_axis % builtins.max(a.ndim, 1)
     merged = 1
     for n in dims[start : end + 1]:
         merged *= n
     return shape_ops.Reshape(dims[:start] + (merged,) + dims[end + 1 :])(a)
 
 
+def broadcast_to(a: Tensor, shape) -> Tensor:
+    """a repeated along new or size-1 axes to ``shape`` (NumPy broadcasting rules)."""
+    return shape_ops.BroadcastTo(shape)(a)
+
+
+def getitem(a: Tensor, index) -> Tensor:
+    """a[index] with NumPy semantics: ints, slices, None, Ellipsis, integer arrays
+    (repeats accumulate in the gradient), boolean masks; Tensors act as arrays."""
+    return shape_ops.GetItem(index)(a)
+
+
+def _alike(tensors) -> list:
+    """The operands as Tensors; arrays and numbers take the dtype of the first Tensor."""
+    tensors = list(tensors)
+    like = next((t for t in tensors if isinstance(t, Tensor)), None)
+    return [t if isinstance(t, Tensor) or like is None else as_tensor_like(t, like) for t in tensors]
+
+
+def concatenate(tensors, axis: int = 0) -> Tensor:
+    """Join a sequence of tensors along an existing axis."""
+    return shape_ops.Concatenate(axis)(*_alike(tensors))
+
+
+def stack(tensors, axis: int = 0) -> Tensor:
+    """Join a sequence of same-shaped tensors along a new axis."""
+    return shape_ops.Stack(axis)(*_alike(tensors))
+
+
+def pad(a: Tensor, pad_width, value: float = 0.0) -> Tensor:
+    """Surround a with ``value``; ``pad_width`` as in numpy.pad (int, (before, after),
+    or one pair per axis)."""
+    return shape_ops.Pad(pad_width, value)(a)
+
+
 def relu(a: Tensor) -> Tensor:
     return activations.ReLU()(a)
+
+
+def leaky_relu(a: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return activations.LeakyReLU(negative_slope)(a)
+
+
+def sigmoid(a: Tensor) -> Tensor:
+    return activations.Sigmoid()(a)
+
+
+def tanh(a: Tensor) -> Tensor:
+    return activations.Tanh()(a)
+
+
+def gelu(a: Tensor, approximate: str = "none") -> Tensor:
+    """x·Φ(x); approximate="tanh" for the tanh formula (as PyTorch)."""
+    return activations.GELU(approximate)(a)
+
+
+def softplus(a: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + e^(βa))/β, and a itself where βa > threshold (as PyTorch)."""
+    return activations.Softplus(beta, threshold)(a)
+
+
+def softmax(a: Tensor, axis: int = -1) -> Tensor:
+    return activations.Softmax(axis)(a)
+
+
+def log_softmax(a: Tensor, axis: int = -1) -> Tensor:
+    return activations.LogSoftmax(axis)(a)
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

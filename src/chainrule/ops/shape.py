@@ -1,11 +1,16 @@
-"""Ops that move elements without changing them: their backward moves the
-gradient back to where each element came from.
+"""Ops that move, select, repeat or surround elements without changing them:
+their backward moves the gradient back to where each element came from (summing
+where one element went to several places).
 """
 from __future__ import annotations
 
 import numpy
 
-from ..tensor import Function
+from .. import backend
+from ..broadcast import sum_to
+from ..errors import ShapeError
+from ..tensor import Function, Tensor
+from .reductions import normalize_axes
 from .registry import register
 
 
@@ -44,3 +49,168 @@ class Permute(Function):
         # y = permute(x, p)  ⇒  dx = permute(dy, p⁻¹)
         inverse = numpy.argsort(self.axes)
         return (dy.transpose(tuple(int(i) for i in inverse)),)
+
+
+@register("broadcast_to")
+class BroadcastTo(Function):
+    """x: S → y: shape, where S broadcasts to shape by NumPy's rules (a read-only view)."""
+
+    def __init__(self, shape: tuple):
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        self.x_shape = x.shape
+        try:
+            return backend.xp.broadcast_to(x, self.shape)
+        except ValueError:
+            raise ShapeError(f"broadcast_to: cannot broadcast an input of shape {x.shape} to {self.shape}") from None
+
+    def backward(self, dy):
+        # y = x repeated along the broadcast axes  ⇒  dx = dy summed over those axes
+        return (sum_to(dy, self.x_shape),)
+
+
+def as_array_index(index):
+    """An index for ``x[index]`` with Tensors replaced by their arrays and lists by
+    integer or boolean arrays (an empty list selects nothing, as an empty int array)."""
+    if isinstance(index, tuple):
+        return tuple(as_array_index(i) for i in index)
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, list):
+        array = backend.xp.asarray(index)
+        return array if array.size else array.astype(numpy.intp)
+    return index
+
+
+def _selects_by_integer_array(index) -> bool:
+    """Whether ``index`` holds an integer array, which may pick one element twice."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(getattr(p, "dtype", None) is not None and p.dtype.kind in "iu" and p.ndim > 0 for p in parts)
+
+
+@register("getitem")
+class GetItem(Function):
+    """y = x[index], NumPy semantics.
+
+    Basic indices (ints, slices with any step, None, Ellipsis) select each element
+    at most once: backward scatters by assignment. Integer arrays may select an
+    element several times: backward accumulates with ``add.at``. Boolean masks
+    select each element once. Tensors in the index are used as arrays.
+    x: S → y: the shape NumPy gives x[index].
+    """
+
+    def __init__(self, index):
+        self.index = as_array_index(index)
+        self.accumulate = _selects_by_integer_array(self.index)
+
+    def forward(self, x):
+        self.x_shape = x.shape
+        return x[self.index]
+
+    def backward(self, dy):
+        # y = x[i]  ⇒  dx = 0 except dx[i] += dy (summed where i picks an element more than once)
+        dx = backend.xp.zeros(self.x_shape, dtype=dy.dtype)
+        if self.accumulate:
+            backend.xp.add.at(dx, self.index, dy)
+        else:
+            dx[self.index] = dy
+        return (dx,)
+
+
+@register("concatenate")
+class Concatenate(Function):
+    """Join arrays along an existing axis.
+
+    xs[i]: (d_0, …, n_i, …, d_k), equal except along ``axis`` → y: (d_0, …, Σ n_i, …, d_k)
+    """
+
+    def __init__(self, axis: int = 0):
+        self.axis = axis
+
+    def forward(self, *xs):
+        if not xs:
+            raise ValueError("concatenate: needs at least one array")
+        ndim = xs[0].ndim
+        if ndim == 0:
+            raise ShapeError("concatenate: 0-d arrays have no axis to join along; use stack")
+        (axis,) = normalize_axes(self.axis, ndim, "concatenate")
+        others = xs[0].shape[:axis] + xs[0].shape[axis + 1 :]
+        for x in xs:
+            if x.ndim != ndim or x.shape[:axis] + x.shape[axis + 1 :] != others:
+                raise ShapeError(
+                    f"concatenate along axis {axis}: shapes must match except on that axis, "
+                    f"got {[x.shape for x in xs]}"
+                )
+        self.joined_axis = axis
+        self.dtypes = [x.dtype for x in xs]
+        self.splits = numpy.cumsum([x.shape[axis] for x in xs[:-1]]).tolist()
+        return backend.xp.concatenate(xs, axis=axis)
+
+    def backward(self, dy):
+        # y = [x_1 | x_2 | …] along axis  ⇒  dx_i = the slice of dy where x_i sits
+        pieces = backend.xp.split(dy, self.splits, axis=self.joined_axis)
+        return tuple(
+            piece.astype(dtype, copy=False) if need else None
+            for piece, dtype, need in zip(pieces, self.dtypes, self.needs_input_grad)
+        )
+
+
+@register("stack")
+class Stack(Function):
+    """Join same-shaped arrays along a new axis. xs[i]: S → y: S with len(xs) inserted at ``axis``."""
+
+    def __init__(self, axis: int = 0):
+        self.axis = axis
+
+    def forward(self, *xs):
+        if not xs:
+            raise ValueError("stack: needs at least one array")
+        shape = xs[0].shape
+        if any(x.shape != shape for x in xs):
+            raise ShapeError(f"stack: all arrays must have the same shape, got {[x.shape for x in xs]}")
+        (self.new_axis,) = normalize_axes(self.axis, len(shape) + 1, "stack")
+        self.dtypes = [x.dtype for x in xs]
+        return backend.xp.stack(xs, axis=self.new_axis)
+
+    def backward(self, dy):
+        # y[…, i, …] = x_i  ⇒  dx_i = dy[…, i, …]
+        lead = (slice(None),) * self.new_axis
+        return tuple(
+            dy[lead + (i,)].astype(dtype, copy=False) if need else None
+            for i, (dtype, need) in enumerate(zip(self.dtypes, self.needs_input_grad))
+        )
+
+
+@register("pad")
+class Pad(Function):
+    """Pad with a constant value, ``numpy.pad`` semantics for ``pad_width``: an int
+    (every side of every axis), one (before, after) pair for all axes, or one pair
+    per axis. x: (n_0, …, n_k) → y: (b_0 + n_0 + a_0, …, b_k + n_k + a_k)
+    """
+
+    def __init__(self, pad_width, value: float = 0.0):
+        self.pad_width = pad_width
+        self.value = value
+
+    def forward(self, x):
+        widths = numpy.asarray(self.pad_width)
+        if widths.dtype.kind not in "iu":
+            raise TypeError(f"pad: pad_width must hold integers, got {self.pad_width!r}")
+        if (widths < 0).any():
+            raise ValueError(f"pad: pad_width must not be negative, got {self.pad_width!r}")
+        try:
+            pairs = numpy.broadcast_to(widths, (x.ndim, 2))
+        except ValueError:
+            raise ShapeError(
+                f"pad: pad_width {self.pad_width!r} does not fit an input of shape {x.shape} "
+                f"(expected an int, a (before, after) pair, or {x.ndim} pairs)"
+            ) from None
+        self.pairs = tuple((int(before), int(after)) for before, after in pairs)
+        self.x_shape = x.shape
+        return backend.xp.pad(x, self.pairs, mode="constant", constant_values=self.value)
+
+    def backward(self, dy):
+        # y = x surrounded by constants  ⇒  dx = dy with the padding cut off
+        inside = tuple(slice(before, before + n) for (before, _), n in zip(self.pairs, self.x_shape))
+        return (dy[inside],)
