@@ -1,0 +1,127 @@
+"""Fused losses on log-probabilities and on logits, each one Function with one
+hand-derived backward; and the class-label check every classification loss runs.
+"""
+from __future__ import annotations
+
+import numpy
+
+from .. import backend
+from ..errors import ShapeError
+from ..tensor import Function
+from .fused import _check_reduction
+from .registry import register
+
+
+def check_class_labels(op: str, labels, num_classes: int) -> None:
+    """Raise unless ``labels`` are integers in [0, num_classes).
+
+    The error names the first offending label and its position, so that a bad
+    batch is found without a debugger.
+    """
+    if labels.dtype.kind not in "iu":
+        values = backend.to_numpy(labels).reshape(-1)
+        if values.dtype.kind == "f":
+            fractional = numpy.flatnonzero(values != numpy.round(values))
+            position = int(fractional[0]) if fractional.size else 0
+        else:
+            position = 0
+        example = f" ({values[position]!r} at position {position})" if values.size else ""
+        raise TypeError(f"{op}: class labels must be integers, got dtype {labels.dtype}{example}")
+    if labels.size == 0 or (labels.min() >= 0 and labels.max() < num_classes):
+        return
+    values = backend.to_numpy(labels).reshape(-1)
+    position = int(numpy.flatnonzero((values < 0) | (values >= num_classes))[0])
+    raise ValueError(
+        f"{op}: class label {values[position]} at position {position} is out of range "
+        f"for {num_classes} classes (expected 0 ≤ label < {num_classes})"
+    )
+
+
+def _reduce(loss, reduction: str):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _upstream_scale(dy, reduction: str, count: int):
+    """dL/dL_i for each per-element loss L_i: dy, or dy/count under the mean."""
+    if reduction == "mean" and count:
+        return dy / count
+    return dy
+
+
+@register("nll_loss")
+class NLLLoss(Function):
+    """Negative log-likelihood of integer labels under given log-probabilities.
+
+    log_probs: (N, C) floating, labels: (N,) integers in [0, C) → loss: () for
+    reduction "mean"/"sum", (N,) for "none". L_i = −log_probs[i, labels_i].
+    """
+
+    def __init__(self, reduction: str = "mean"):
+        self.reduction = _check_reduction("nll_loss", reduction)
+
+    def forward(self, log_probs, labels):
+        if log_probs.ndim != 2 or labels.shape != log_probs.shape[:1]:
+            raise ShapeError(
+                f"nll_loss: expected log_probs (N, C) and labels (N,), got {log_probs.shape} and {labels.shape}"
+            )
+        check_class_labels("nll_loss", labels, log_probs.shape[1])
+        self.shape = log_probs.shape
+        self.dtype = log_probs.dtype
+        self.labels = labels
+        loss = -log_probs[backend.xp.arange(log_probs.shape[0]), labels]
+        return _reduce(loss, self.reduction)
+
+    def backward(self, dy):
+        # L_i = −p[i, y_i]  ⇒  dp[i, y_i] = −dL_i, zero elsewhere; the mean divides by N
+        xp = backend.xp
+        n = self.shape[0]
+        dp = xp.zeros(self.shape, dtype=self.dtype)
+        dp[xp.arange(n), self.labels] = -_upstream_scale(dy, self.reduction, n)
+        return dp, None
+
+
+@register("binary_cross_entropy_with_logits")
+class BinaryCrossEntropyWithLogits(Function):
+    """Binary cross-entropy of sigmoid(logits) against targets in [0, 1], computed stably.
+
+    logits: S, targets: S (floating) → loss: () for "mean"/"sum", S for "none".
+    L = −t·log σ(z) − (1 − t)·log(1 − σ(z)) = max(z, 0) − z·t + log(1 + e^(−|z|)),
+    which never exponentiates a large positive number.
+    """
+
+    def __init__(self, reduction: str = "mean"):
+        self.reduction = _check_reduction("binary_cross_entropy_with_logits", reduction)
+
+    def forward(self, logits, targets):
+        xp = backend.xp
+        if logits.shape != targets.shape:
+            raise ShapeError(
+                "binary_cross_entropy_with_logits: logits and targets must have the same shape, "
+                f"got {logits.shape} and {targets.shape}"
+            )
+        if targets.dtype.kind != "f":
+            raise TypeError(
+                f"binary_cross_entropy_with_logits: targets must be floating (probabilities), got dtype {targets.dtype}"
+            )
+        if targets.dtype != logits.dtype:
+            raise TypeError(
+                "binary_cross_entropy_with_logits: logits and targets must have the same dtype, "
+                f"got {logits.dtype} and {targets.dtype}"
+            )
+        e = xp.exp(-xp.abs(logits))
+        loss = xp.maximum(logits, 0) - logits * targets + xp.log1p(e)
+        self.logits, self.targets = logits, targets
+        # σ(z) from the same e = e^(−|z|): 1/(1+e) for z ≥ 0, e/(1+e) for z < 0
+        self.sigmoid = xp.where(logits >= 0, 1, e) / (1 + e)
+        return _reduce(loss, self.reduction)
+
+    def backward(self, dy):
+        # L = max(z, 0) − z·t + log(1 + e^(−|z|))  ⇒  dz = dL·(σ(z) − t), dt = −dL·z
+        scale = _upstream_scale(dy, self.reduction, self.logits.size)
+        dz = (self.sigmoid - self.targets) * scale if self.needs_input_grad[0] else None
+        dt = -self.logits * scale if self.needs_input_grad[1] else None
+        return dz, dt

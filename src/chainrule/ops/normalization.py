@@ -1,0 +1,156 @@
+"""Normalisation: batch norm (statistics per channel, over the batch) and layer norm
+(statistics per sample, over its last axes), each with an optional affine map.
+
+Both take ``(x, *affine)`` where ``affine`` is ``()``, ``(weight,)`` or
+``(weight, bias)``; backward returns one gradient per input given.
+
+Both share one derivation. With x̂ = (x − μ)·s, s = 1/√(σ² + ε), μ and σ² taken
+over M elements, and g = dy·γ (the gradient reaching x̂):
+
+    dx = s·(g − mean(g) − x̂·mean(g·x̂))
+
+because dμ/dx = 1/M and dσ²/dx = 2(x − μ)/M; mean() runs over the same M elements.
+"""
+from __future__ import annotations
+
+from .. import backend
+from ..errors import ShapeError
+from ..tensor import Function
+from .registry import register
+
+
+def _check_affine(op: str, affine: tuple, expected: tuple) -> None:
+    if len(affine) > 2:
+        raise TypeError(f"{op}: expected (x, weight, bias) at most, got {1 + len(affine)} inputs")
+    for name, array in zip(("weight", "bias"), affine):
+        if array.shape != expected:
+            raise ShapeError(f"{op}: expected {name} of shape {expected}, got {array.shape}")
+
+
+def _apply_affine(x_hat, affine: tuple, shape: tuple):
+    if not affine:
+        return x_hat
+    y = x_hat * affine[0].reshape(shape)
+    if len(affine) == 2:
+        y += affine[1].reshape(shape)
+    return y
+
+
+def _affine_grads(op: Function, dy, x_hat, affine: tuple, axes: tuple) -> tuple:
+    """dγ = Σ dy·x̂ and dβ = Σ dy over ``axes`` (the axes γ and β are broadcast along)."""
+    need = op.needs_input_grad
+    grads = []
+    if affine:
+        grads.append((dy * x_hat).sum(axis=axes).reshape(affine[0].shape) if need[1] else None)
+    if len(affine) == 2:
+        grads.append(dy.sum(axis=axes).reshape(affine[1].shape) if need[2] else None)
+    return tuple(grads)
+
+
+@register("batch_norm")
+class BatchNorm(Function):
+    """Batch normalisation over every axis but the channel axis 1.
+
+    x: (N, C) or (N, C, *spatial), weight and bias: (C,) → y: the shape of x.
+
+    In training (``training=True``) it normalises with the batch's mean and
+    (biased) variance and, when running statistics are given, updates them in
+    place as a side effect: r ← (1 − momentum)·r + momentum·batch_stat, with the
+    unbiased variance for ``running_var``, as PyTorch does. Otherwise it
+    normalises with ``running_mean`` and ``running_var``.
+    """
+
+    def __init__(self, running_mean=None, running_var=None, training: bool = True,
+                 momentum: float = 0.1, eps: float = 1e-5):
+        if (running_mean is None) != (running_var is None):
+            raise ValueError("batch_norm: give both running_mean and running_var, or neither")
+        if not training and running_mean is None:
+            raise ValueError("batch_norm: evaluation mode (training=False) needs running_mean and running_var")
+        self.running_mean, self.running_var = running_mean, running_var
+        self.training = training
+        self.momentum = float(momentum)
+        self.eps = float(eps)
+
+    def forward(self, x, *affine):
+        if x.ndim < 2:
+            raise ShapeError(f"batch_norm: expected input (N, C) or (N, C, *spatial), got {x.shape}")
+        channels = x.shape[1]
+        _check_affine("batch_norm", affine, (channels,))
+        axes = (0,) + tuple(range(2, x.ndim))
+        shape = (1, channels) + (1,) * (x.ndim - 2)
+        count = x.size // channels if channels else 0
+        if self.training:
+            if count <= 1:
+                raise ShapeError(
+                    f"batch_norm: training needs more than one value per channel, got input {x.shape}"
+                )
+            mean = x.mean(axis=axes)
+            centered = x - mean.reshape(shape)
+            var = (centered * centered).mean(axis=axes)
+            inv_std = 1.0 / backend.xp.sqrt(var + self.eps)
+            x_hat = centered * inv_std.reshape(shape)
+            if self.running_mean is not None:
+                m = self.momentum
+                self.running_mean *= 1.0 - m
+                self.running_mean += m * mean
+                self.running_var *= 1.0 - m
+                self.running_var += (m * count / (count - 1)) * var
+        else:
+            inv_std = (1.0 / backend.xp.sqrt(self.running_var + self.eps)).astype(x.dtype, copy=False)
+            x_hat = (x - self.running_mean.reshape(shape).astype(x.dtype, copy=False)) * inv_std.reshape(shape)
+        if any(self.needs_input_grad):
+            self.x_hat, self.inv_std, self.affine = x_hat, inv_std, affine
+            self.axes, self.shape = axes, shape
+        return _apply_affine(x_hat, affine, shape)
+
+    def backward(self, dy):
+        # x̂ = (x − μ)·s  ⇒  dx = s·(g − mean(g) − x̂·mean(g·x̂)), g = dy·γ  (module docstring);
+        # with running statistics μ and s are constants, so dx = s·g
+        x_hat, affine, axes, shape = self.x_hat, self.affine, self.axes, self.shape
+        dx = None
+        if self.needs_input_grad[0]:
+            g = dy * affine[0].reshape(shape) if affine else dy
+            if self.training:
+                g = g - g.mean(axis=axes, keepdims=True) - x_hat * (g * x_hat).mean(axis=axes, keepdims=True)
+            dx = g * self.inv_std.reshape(shape)
+        return (dx,) + _affine_grads(self, dy, x_hat, affine, axes)
+
+
+@register("layer_norm")
+class LayerNorm(Function):
+    """Layer normalisation over the last ``len(normalized_shape)`` axes.
+
+    x: (*, *normalized_shape), weight and bias: normalized_shape → y: the shape of x.
+    """
+
+    def __init__(self, normalized_shape: tuple, eps: float = 1e-5):
+        self.normalized_shape = tuple(normalized_shape)
+        self.eps = float(eps)
+
+    def forward(self, x, *affine):
+        normalized = self.normalized_shape
+        k = len(normalized)
+        if x.ndim < k or x.shape[x.ndim - k:] != normalized:
+            raise ShapeError(f"layer_norm: expected input (*, {', '.join(map(str, normalized))}), got {x.shape}")
+        _check_affine("layer_norm", affine, normalized)
+        axes = tuple(range(x.ndim - k, x.ndim))
+        mean = x.mean(axis=axes, keepdims=True)
+        centered = x - mean
+        var = (centered * centered).mean(axis=axes, keepdims=True)
+        inv_std = 1.0 / backend.xp.sqrt(var + self.eps)
+        x_hat = centered * inv_std
+        if any(self.needs_input_grad):
+            self.x_hat, self.inv_std, self.affine, self.axes = x_hat, inv_std, affine, axes
+        return _apply_affine(x_hat, affine, normalized)
+
+    def backward(self, dy):
+        # x̂ = (x − μ)·s over the normalised axes  ⇒  dx = s·(g − mean(g) − x̂·mean(g·x̂)), g = dy·γ;
+        # γ and β are broadcast along the leading axes, so their gradients sum over those
+        x_hat, affine, axes = self.x_hat, self.affine, self.axes
+        dx = None
+        if self.needs_input_grad[0]:
+            g = dy * affine[0] if affine else dy
+            g = g - g.mean(axis=axes, keepdims=True) - x_hat * (g * x_hat).mean(axis=axes, keepdims=True)
+            dx = g * self.inv_std
+        leading = tuple(range(dy.ndim - len(axes)))
+        return (dx,) + _affine_grads(self, dy, x_hat, affine, leading)
