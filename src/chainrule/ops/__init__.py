@@ -6,10 +6,14 @@ every op's name to its Function class.
 """
 from . import tensor_methods
 from .activations import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
+from .embedding import Embedding
 from .elementwise import Abs, Add, Cast, Clip, Div, Exp, Log, Maximum, Minimum, Mul, Neg, Pow, PowScalar, Sqrt, Sub, Where
 from .functional import *  # noqa: F401,F403 - the functional API
 from .functional import __all__ as _functional_names
 from .fused import MSE, Linear, SoftmaxCrossEntropy
+from .losses import BinaryCrossEntropyWithLogits, NLLLoss
+from .normalization import BatchNorm, LayerNorm
+from .regularization import Dropout
 from .linalg import MatMul
 from .reductions import LogSumExp, Max, Mean, Min, Sum, Var
 from .registry import REGISTRY, register
@@ -24,5 +28,6 @@ __all__ = [
     "Max", "Min", "LogSumExp", "Var", "BroadcastTo", "GetItem", "Concatenate", "Stack", "Pad",
     "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softplus", "Softmax", "LogSoftmax",
     "Linear", "SoftmaxCrossEntropy", "MSE",
+    "BatchNorm", "LayerNorm", "Dropout", "Embedding", "NLLLoss", "BinaryCrossEntropyWithLogits",
     *_functional_names,
 ]

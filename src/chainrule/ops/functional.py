@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import builtins
 
+from .. import backend
+from ..random import default_generator
 from ..tensor import Tensor, as_tensor_like
 from . import activations, elementwise, fused, linalg, reductions
+from . import embedding as embedding_ops
+from . import losses, normalization, regularization
 from . import shape as shape_ops
 
 __all__ = [
@@ -20,6 +24,7 @@ __all__ = [
     "broadcast_to", "getitem", "concatenate", "stack", "pad",
     "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softplus", "softmax", "log_softmax",
     "linear", "softmax_cross_entropy", "mse",
+    "batch_norm", "layer_norm", "dropout", "embedding", "nll_loss", "binary_cross_entropy_with_logits",
 ]
 
 
@@ -247,3 +252,64 @@ def mse(pred: Tensor, target, reduction: str = "mean") -> Tensor:
     return fused.MSE(reduction)(*_pair(pred, target))
 
 
+def _affine(x: Tensor, weight, bias) -> tuple:
+    """The (weight, bias) inputs of a normalisation op: none, weight alone, or both
+    (a bias without a weight gets a constant weight of ones)."""
+    if weight is None and bias is None:
+        return ()
+    if weight is None:
+        weight = Tensor(backend.xp.ones(bias.shape, dtype=x.dtype))
+    return (weight,) if bias is None else (weight, bias)
+
+
+def _array(value):
+    return value.data if isinstance(value, Tensor) else value
+
+
+def batch_norm(x: Tensor, running_mean=None, running_var=None, weight: Tensor | None = None,
+               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1,
+               eps: float = 1e-5) -> Tensor:
+    """Batch norm over every axis but axis 1. x: (N, C, *), weight/bias/running stats: (C,).
+
+    training=True uses the batch statistics and updates ``running_mean`` and
+    ``running_var`` (Tensors or arrays) in place; training=False uses them.
+    """
+    op = normalization.BatchNorm(_array(running_mean), _array(running_var), training, momentum, eps)
+    return op(x, *_affine(x, weight, bias))
+
+
+def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Layer norm over the last axes. x: (*, *normalized_shape), weight/bias: normalized_shape."""
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    return normalization.LayerNorm(normalized_shape, eps)(x, *_affine(x, weight, bias))
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator=None) -> Tensor:
+    """Inverted dropout; the identity when not training or p = 0. The mask is drawn
+    from ``generator`` (a numpy.random.Generator), else chainrule's default one."""
+    if not training or p == 0:
+        return x
+    return regularization.Dropout(p, generator or default_generator())(x)
+
+
+def embedding(indices, weight: Tensor) -> Tensor:
+    """Rows of weight (V, D) at integer indices I → (*I, D)."""
+    indices = indices if isinstance(indices, Tensor) else Tensor(indices)
+    return embedding_ops.Embedding()(indices, weight)
+
+
+def nll_loss(log_probs: Tensor, labels, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood. log_probs: (N, C), labels: (N,) integers in [0, C)."""
+    labels = labels if isinstance(labels, Tensor) else Tensor(labels)
+    return losses.NLLLoss(reduction)(log_probs, labels)
+
+
+def binary_cross_entropy_with_logits(logits: Tensor, targets, reduction: str = "mean") -> Tensor:
+    """Stable binary cross-entropy of sigmoid(logits) against targets in [0, 1] (same shape).
+
+    Targets given as arrays or numbers take the dtype of the logits."""
+    if not isinstance(targets, Tensor):
+        targets = Tensor(backend.xp.asarray(targets, dtype=logits.dtype))
+    return losses.BinaryCrossEntropyWithLogits(reduction)(logits, targets)
