@@ -1,0 +1,129 @@
+"""The IDX format of MNIST and Fashion-MNIST: read it, and write small files.
+
+An IDX file is two zero bytes, a type code, the number of dimensions ``ndim``,
+``ndim`` big-endian uint32 sizes, then the values in C order, big-endian. The
+dataset files are usually gzipped; gzip is recognised by its magic bytes, not by
+the file name.
+"""
+from __future__ import annotations
+
+import gzip as gzip_module
+import os
+import struct
+import zlib
+from pathlib import Path
+
+import numpy
+
+from ..errors import DataFormatError
+from .atomic import atomic_write
+
+TYPE_CODES = {
+    0x08: numpy.dtype(">u1"),
+    0x09: numpy.dtype(">i1"),
+    0x0B: numpy.dtype(">i2"),
+    0x0C: numpy.dtype(">i4"),
+    0x0D: numpy.dtype(">f4"),
+    0x0E: numpy.dtype(">f8"),
+}
+"""IDX type code -> the big-endian dtype of the values that follow the header."""
+
+_CODE_OF_KIND = {(dtype.kind, dtype.itemsize): code for code, dtype in TYPE_CODES.items()}
+_GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 1 << 22
+
+
+def read_idx(path: str | os.PathLike) -> numpy.ndarray:
+    """Read an IDX file (gzipped or raw) into a native-endian, writable array.
+
+    Raises DataFormatError, naming the file, for a wrong magic number, an unknown
+    type code, a truncated header or payload, trailing bytes, or a corrupt gzip
+    stream.
+    """
+    path = Path(path)
+    with open(path, "rb") as raw:
+        is_gzip = raw.read(2) == _GZIP_MAGIC
+        raw.seek(0)
+        if not is_gzip:
+            return _parse(path, raw, available=os.fstat(raw.fileno()).st_size)
+        with gzip_module.GzipFile(fileobj=raw) as stream:
+            try:
+                return _parse(path, stream, available=None)
+            except (OSError, EOFError, zlib.error) as exc:
+                raise DataFormatError(f"{path}: truncated or corrupt gzip stream ({exc})") from exc
+
+
+def write_idx(path: str | os.PathLike, array, gzip: bool = False) -> None:
+    """Write ``array`` as an IDX file, atomically; gzipped when ``gzip`` is true.
+
+    Supported dtypes: uint8, int8, int16, int32, float32, float64 (the six IDX types).
+    """
+    array = numpy.asarray(array)
+    code = _CODE_OF_KIND.get((array.dtype.kind, array.dtype.itemsize))
+    if code is None:
+        supported = ", ".join(str(dtype.newbyteorder("=")) for dtype in TYPE_CODES.values())
+        raise ValueError(f"write_idx: IDX cannot store dtype {array.dtype}; supported: {supported}")
+    if array.ndim > 255 or any(size >= 2**32 for size in array.shape):
+        raise ValueError(f"write_idx: shape {array.shape} does not fit an IDX header")
+    header = bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    payload = numpy.ascontiguousarray(array, dtype=TYPE_CODES[code]).tobytes()
+    with atomic_write(path) as handle:
+        if gzip:
+            # mtime=0 keeps the bytes reproducible, so tests can pin checksums.
+            with gzip_module.GzipFile(fileobj=handle, mode="wb", mtime=0) as stream:
+                stream.write(header + payload)
+        else:
+            handle.write(header + payload)
+
+
+def _parse(path: Path, stream, available: int | None) -> numpy.ndarray:
+    """Parse an IDX stream; ``available`` is its size in bytes when known up front."""
+    magic = stream.read(4)
+    if len(magic) < 4 or magic[:2] != b"\x00\x00":
+        raise DataFormatError(
+            f"{path}: not an IDX file: expected magic bytes 00 00 <type> <ndim>, found {magic.hex(' ') or 'an empty file'}"
+        )
+    code, ndim = magic[2], magic[3]
+    if code not in TYPE_CODES:
+        known = ", ".join(f"0x{c:02X} ({d.name})" for c, d in TYPE_CODES.items())
+        raise DataFormatError(f"{path}: unknown IDX type code 0x{code:02X}: expected one of {known}")
+    dims = stream.read(4 * ndim)
+    if len(dims) < 4 * ndim:
+        raise DataFormatError(
+            f"{path}: truncated IDX header: expected {4 * ndim} bytes of sizes for {ndim} dimensions, "
+            f"found {len(dims)}"
+        )
+    shape = struct.unpack(f">{ndim}I", dims)
+    dtype = TYPE_CODES[code]
+    expected = int(numpy.prod(shape, dtype=object)) * dtype.itemsize
+    if available is not None and available - 4 - 4 * ndim < expected:
+        found = available - 4 - 4 * ndim
+        raise DataFormatError(_truncated(path, expected, found, dtype, shape))
+    payload = _read_exactly(stream, expected)
+    if len(payload) < expected:
+        raise DataFormatError(_truncated(path, expected, len(payload), dtype, shape))
+    if stream.read(1):
+        raise DataFormatError(
+            f"{path}: trailing bytes: expected the file to end after {expected} bytes of "
+            f"{dtype.name} data for shape {shape}, found more"
+        )
+    return numpy.frombuffer(payload, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="), copy=False)
+
+
+def _read_exactly(stream, size: int) -> bytearray:
+    # Read in chunks rather than read(size): a corrupt header may claim terabytes,
+    # and read(size) would try to allocate them before finding the file is short.
+    payload = bytearray()
+    while len(payload) < size:
+        chunk = stream.read(min(_CHUNK, size - len(payload)))
+        if not chunk:
+            break
+        payload += chunk
+    return payload
+
+
+def _truncated(path: Path, expected: int, found: int, dtype, shape) -> str:
+    return (
+        f"{path}: truncated IDX payload: expected {expected} bytes of {dtype.name} data "
+        f"for shape {shape}, found {found}"
+    )
