@@ -151,8 +151,8 @@ class Concatenate(Function):
         # y = [x_1 | x_2 | …] along axis  ⇒  dx_i = the slice of dy where x_i sits
         pieces = backend.xp.split(dy, self.splits, axis=self.joined_axis)
         return tuple(
-            piece.astype(dtype, copy=False) if need else None
-            for piece, dtype, need in zip(pieces, self.dtypes, self.needs_input_grad)
+            piece.astype(dtype, copy=False) if self.needs_input_grad[i] else None
+            for i, (piece, dtype) in enumerate(zip(pieces, self.dtypes))
         )
 
 
@@ -177,8 +177,8 @@ class Stack(Function):
         # y[…, i, …] = x_i  ⇒  dx_i = dy[…, i, …]
         lead = (slice(None),) * self.new_axis
         return tuple(
-            dy[lead + (i,)].astype(dtype, copy=False) if need else None
-            for i, (dtype, need) in enumerate(zip(self.dtypes, self.needs_input_grad))
+            dy[lead + (i,)].astype(dtype, copy=False) if self.needs_input_grad[i] else None
+            for i, dtype in enumerate(self.dtypes)
         )
 
 
