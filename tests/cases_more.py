@@ -5,6 +5,8 @@ Inputs come from the generators of oracle.py so that finite differences never
 straddle a kink: ``distinct`` for max/min (no ties), ``away_from_zero`` for
 leaky_relu and sign-dependent masks.
 """
+import warnings
+
 import numpy as np
 
 import chainrule as cr
@@ -43,12 +45,19 @@ case("logsumexp", lambda x: x - cr.logsumexp(x, axis=1, keepdims=True),
      lambda x: x - x.logsumexp(dim=1, keepdim=True), randn(3, 4), id="logsumexp(x - lse(x))")
 
 # -- var -------------------------------------------------------------------------
+def _torch_var(a, axis, keepdims, correction):
+    """torch.var, without its warning that an empty input has no degrees of freedom."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "var\\(\\): degrees of freedom", UserWarning)
+        return a.var(dim=axis, keepdim=keepdims, correction=correction)
+
+
 for shape, axis, keepdims, correction in [((2, 3, 4), None, False, 1), ((2, 3, 4), 0, False, 1),
                                           ((2, 3, 4), (0, 2), True, 0), ((2, 3, 4), -1, False, 2),
                                           ((3, 1), 1, False, 0), ((0, 3), 1, True, 0), ((4, 3), 0, False, 0.5)]:
     tag = f"{shape},axis={axis},keepdims={keepdims},correction={correction}"
     case("var", lambda a, axis=axis, k=keepdims, c=correction: a.var(axis=axis, keepdims=k, correction=c),
-         lambda a, axis=axis, k=keepdims, c=correction: a.var(dim=axis, keepdim=k, correction=c),
+         lambda a, axis=axis, k=keepdims, c=correction: _torch_var(a, axis, k, c),
          randn(*shape), id=f"var({tag})")
 case("var", lambda x: x.var(axis=0) * x, lambda x: x.var(dim=0) * x, randn(3, 4), id="var(var(x)*x)")
 
