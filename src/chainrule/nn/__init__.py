@@ -1,0 +1,27 @@
+"""Layers, losses and initialisers built from chainrule's hand-derived ops.
+
+    from chainrule import nn
+    model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 10))
+    loss = nn.CrossEntropyLoss()(model(x), y)
+
+``nn.Linear`` is the layer that owns parameters; ``ops.Linear`` is the op it calls.
+Parameter names, shapes and state_dict keys match PyTorch's.
+"""
+from . import init
+from .activation import GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .container import Sequential
+from .dropout import Dropout
+from .embedding import Embedding
+from .flatten import Flatten
+from .linear import Linear
+from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from .module import IncompatibleKeys, Module
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from .parameter import Parameter
+
+__all__ = [
+    "init", "Module", "Parameter", "IncompatibleKeys", "Sequential",
+    "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softmax", "Flatten", "Dropout",
+    "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Embedding",
+    "MSELoss", "CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss",
+]

@@ -1,0 +1,32 @@
+"""Embedding: a lookup table of learned vectors."""
+from __future__ import annotations
+
+import numpy
+
+from .. import backend
+from ..ops import functional as F
+from ..tensor import Tensor
+from . import init
+from .module import Module
+from .parameter import Parameter
+
+
+class Embedding(Module):
+    """Row i of ``weight`` for each integer index i.
+
+    indices: I (integers in [0, num_embeddings)) → (*I, embedding_dim). ``weight``
+    is (num_embeddings, embedding_dim), drawn from N(0, 1) as in PyTorch.
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, dtype=numpy.float32):
+        super().__init__()
+        self.num_embeddings = num_embeddings
+        self.embedding_dim = embedding_dim
+        self.weight = Parameter(backend.xp.empty((num_embeddings, embedding_dim), dtype=dtype))
+        init.normal_(self.weight)
+
+    def forward(self, indices) -> Tensor:
+        return F.embedding(indices, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_embeddings}, {self.embedding_dim}"

@@ -1,0 +1,21 @@
+"""Flatten: merge a range of axes into one."""
+from __future__ import annotations
+
+from ..ops import functional as F
+from ..tensor import Tensor
+from .module import Module
+
+
+class Flatten(Module):
+    """Merge axes start_dim..end_dim (inclusive). (N, C, H, W) → (N, C·H·W) by default."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
+        super().__init__()
+        self.start_dim = start_dim
+        self.end_dim = end_dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.flatten(x, self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

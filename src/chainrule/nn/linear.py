@@ -1,0 +1,50 @@
+"""Linear: the affine layer y = x·Wᵀ + b."""
+from __future__ import annotations
+
+import math
+
+import numpy
+
+from .. import backend
+from ..errors import ShapeError
+from ..ops import functional as F
+from ..tensor import Tensor
+from . import init
+from .checks import check_dtype
+from .module import Module
+from .parameter import Parameter
+
+
+class Linear(Module):
+    """y = x·Wᵀ + b, calling the fused ``ops.linear``.
+
+    x: (..., in_features) → y: (..., out_features). ``weight`` is (out_features,
+    in_features) and ``bias`` (out_features,), as in PyTorch. Both start as PyTorch
+    starts them: W ~ kaiming_uniform(a=√5), i.e. U(±1/√in_features), and b ~ U(±1/√in_features).
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=numpy.float32):
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        self.weight = Parameter(backend.xp.empty((out_features, in_features), dtype=dtype))
+        self.bias = Parameter(backend.xp.empty((out_features,), dtype=dtype)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5.0))
+        if self.bias is not None:
+            bound = 1.0 / math.sqrt(self.in_features) if self.in_features else 0.0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.shape[-1:] != (self.in_features,):
+            raise ShapeError(f"{self._name()}: expected input (..., {self.in_features}), got {x.shape}")
+        check_dtype(self._name(), x, self.weight.dtype)
+        return F.linear(x, self.weight, self.bias)
+
+    def _name(self) -> str:
+        return f"Linear({self.in_features} → {self.out_features})"
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -1,0 +1,257 @@
+"""Module: the base of every layer and model.
+
+A Module owns Parameters, buffers (state that is saved but not learned, such as
+BatchNorm's running statistics) and sub-Modules, all registered by plain attribute
+assignment, in definition order; names are dotted as in PyTorch (``0.weight``,
+``fc1.bias``), so state dicts move between the two.
+
+Every registered value lives in the instance ``__dict__`` like any attribute, and
+the registries hold only names: reading ``self.weight`` on the training hot path is
+an ordinary attribute lookup, with no ``__getattr__`` in the way.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Iterator, NamedTuple
+
+import numpy
+
+from .. import backend
+from ..errors import CheckpointError
+from ..tensor import Tensor
+from .parameter import Parameter
+
+_REGISTRIES = ("_parameter_names", "_buffer_names", "_module_names")
+
+
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict(strict=False)`` skipped."""
+
+    missing_keys: list
+    unexpected_keys: list
+
+
+def _as_buffer(value) -> Tensor | None:
+    if value is None or isinstance(value, Tensor):
+        return value
+    return Tensor(backend.xp.asarray(value))
+
+
+def _indent(text: str) -> str:
+    return text.replace("\n", "\n  ")
+
+
+class Module:
+    """Base class of layers and models: subclasses set attributes in ``__init__``
+    (after ``super().__init__()``) and define ``forward``; calling the module calls it.
+    """
+
+    training: bool
+
+    def __init__(self):
+        state = self.__dict__
+        state["training"] = True
+        for registry in _REGISTRIES:
+            state[registry] = {}
+
+    def forward(self, *inputs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *inputs, **kwargs):
+        return self.forward(*inputs, **kwargs)
+
+    # -- registration ------------------------------------------------------------
+    def __setattr__(self, name: str, value) -> None:
+        state = self.__dict__
+        if "_parameter_names" not in state:
+            raise AttributeError(
+                f"cannot assign {name!r} before Module.__init__() ran: "
+                f"call super().__init__() first in {type(self).__name__}.__init__"
+            )
+        if isinstance(value, Parameter):
+            self._forget(name)
+            state["_parameter_names"][name] = None
+        elif isinstance(value, Module):
+            self._forget(name)
+            state["_module_names"][name] = None
+        elif name in state["_buffer_names"]:
+            value = _as_buffer(value)
+        elif value is not None and (name in state["_parameter_names"] or name in state["_module_names"]):
+            kind = "parameter" if name in state["_parameter_names"] else "sub-module"
+            expected = "a Parameter" if kind == "parameter" else "a Module"
+            raise TypeError(
+                f"cannot assign a {type(value).__name__} to {kind} {name!r} of {type(self).__name__}: "
+                f"expected {expected} or None"
+            )
+        state[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        self._forget(name)
+        object.__delattr__(self, name)
+
+    def _forget(self, name: str) -> None:
+        for registry in _REGISTRIES:
+            self.__dict__[registry].pop(name, None)
+
+    def register_buffer(self, name: str, value) -> None:
+        """Register state that is saved in ``state_dict`` but not learned (a Tensor,
+        an array, or None for "absent": then it is left out of ``state_dict``)."""
+        if "_buffer_names" not in self.__dict__:
+            raise AttributeError(f"register_buffer before Module.__init__() ran in {type(self).__name__}")
+        if "." in name or not name:
+            raise KeyError(f"buffer name must be non-empty and contain no '.', got {name!r}")
+        self._forget(name)
+        self.__dict__["_buffer_names"][name] = None
+        self.__dict__[name] = _as_buffer(value)
+
+    # -- traversal ---------------------------------------------------------------
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        state = self.__dict__
+        for name in state["_module_names"]:
+            module = state[name]
+            if module is not None:
+                yield name, module
+
+    def children(self) -> Iterator[Module]:
+        for _, module in self.named_children():
+            yield module
+
+    def _walk(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """Every module under this one, pre-order, shared ones once per path."""
+        yield prefix, self
+        for name, child in self.named_children():
+            yield from child._walk(f"{prefix}.{name}" if prefix else name)
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """This module and every sub-module, pre-order (each shared one once)."""
+        seen = set()
+        for name, module in self._walk(prefix):
+            if id(module) not in seen:
+                seen.add(id(module))
+                yield name, module
+
+    def modules(self) -> Iterator[Module]:
+        for _, module in self.named_modules():
+            yield module
+
+    def _named_members(self, registry: str, recurse: bool) -> Iterator[tuple[str, Tensor]]:
+        """(dotted name, member) of one registry, each shared member once."""
+        seen = set()
+        for prefix, module in self.named_modules() if recurse else [("", self)]:
+            state = module.__dict__
+            for name in state[registry]:
+                member = state[name]
+                if member is None or id(member) in seen:
+                    continue
+                seen.add(id(member))
+                yield (f"{prefix}.{name}" if prefix else name), member
+
+    def named_parameters(self, recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, Parameter) pairs in definition order, each shared Parameter once."""
+        return self._named_members("_parameter_names", recurse)
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, parameter in self.named_parameters(recurse):
+            yield parameter
+
+    def named_buffers(self, recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
+        return self._named_members("_buffer_names", recurse)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, buffer in self.named_buffers(recurse):
+            yield buffer
+
+    # -- modes and gradients ---------------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode (dropout active, batch statistics) on this module and all below."""
+        for module in self.modules():
+            module.__dict__["training"] = bool(mode)
+        return self
+
+    def eval(self) -> Module:
+        """Set evaluation mode (dropout off, running statistics) on this module and all below."""
+        return self.train(False)
+
+    def zero_grad(self) -> None:
+        """Forget every parameter's gradient (set it to None)."""
+        for parameter in self.parameters():
+            parameter.grad = None
+
+    def to(self, dtype) -> Module:
+        """Cast every floating parameter and buffer to ``dtype`` (in place; returns self).
+
+        Gradients are dropped: they belonged to the old dtype.
+        """
+        dtype = numpy.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"Module.to: expected a floating dtype, got {dtype}")
+        for registry in ("_parameter_names", "_buffer_names"):
+            for _, tensor in self._named_members(registry, recurse=True):
+                if tensor.dtype.kind == "f":
+                    tensor.data = tensor.data.astype(dtype, copy=False)
+                    tensor.grad = None
+        return self
+
+    # -- state -------------------------------------------------------------------
+    def _state_items(self) -> Iterator[tuple[str, Tensor]]:
+        """(name, Tensor) of every parameter and buffer, in PyTorch's state_dict order:
+        each module's parameters, then its buffers, then its children's."""
+        for prefix, module in self._walk():
+            state = module.__dict__
+            for registry in ("_parameter_names", "_buffer_names"):
+                for name in state[registry]:
+                    tensor = state[name]
+                    if tensor is not None:
+                        yield (f"{prefix}.{name}" if prefix else name), tensor
+
+    def state_dict(self) -> OrderedDict:
+        """Name → NumPy array of every parameter and buffer (copies: later training
+        does not change them)."""
+        return OrderedDict((name, backend.to_numpy(t.data).copy()) for name, t in self._state_items())
+
+    def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
+        """Copy arrays (or Tensors) from ``state_dict`` into the parameters and buffers.
+
+        Raises CheckpointError, listing every problem at once, when a shape or dtype
+        differs, or (with ``strict``) when a key is missing or unexpected. Nothing is
+        copied unless everything fits.
+        """
+        own = dict(self._state_items())
+        missing = [name for name in own if name not in state_dict]
+        unexpected = [name for name in state_dict if name not in own]
+        arrays, mis_shaped, mis_typed = {}, [], []
+        for name, tensor in own.items():
+            if name not in state_dict:
+                continue
+            value = state_dict[name]
+            array = backend.to_numpy(value.data if isinstance(value, Tensor) else value)
+            if array.shape != tensor.shape:
+                mis_shaped.append(f"{name}: model {tensor.shape}, state_dict {array.shape}")
+            elif array.dtype != tensor.dtype:
+                mis_typed.append(f"{name}: model {tensor.dtype}, state_dict {array.dtype}")
+            arrays[name] = array
+        problems = [(label, items) for label, items in [
+            ("missing keys", missing if strict else []),
+            ("unexpected keys", unexpected if strict else []),
+            ("shape mismatches", mis_shaped),
+            ("dtype mismatches", mis_typed),
+        ] if items]
+        if problems:
+            lines = [f"  {label}: {', '.join(items)}" for label, items in problems]
+            raise CheckpointError(f"error loading state_dict into {type(self).__name__}:\n" + "\n".join(lines))
+        for name, array in arrays.items():
+            own[name].data[...] = backend.xp.asarray(array)
+        return IncompatibleKeys(missing, unexpected)
+
+    # -- printing ----------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The configuration shown inside this module's parentheses in ``repr``."""
+        return ""
+
+    def __repr__(self) -> str:
+        extra = self.extra_repr()
+        lines = [f"({name}): {_indent(repr(child))}" for name, child in self.named_children()]
+        if not lines:
+            return f"{type(self).__name__}({extra})"
+        body = "\n  ".join(([_indent(extra)] if extra else []) + lines)
+        return f"{type(self).__name__}(\n  {body}\n)"

@@ -1,0 +1,111 @@
+"""Normalisation layers: BatchNorm1d, BatchNorm2d and LayerNorm."""
+from __future__ import annotations
+
+import numpy
+
+from .. import backend
+from ..errors import ShapeError
+from ..ops import functional as F
+from ..tensor import Tensor
+from .checks import check_dtype
+from .module import Module
+from .parameter import Parameter
+
+
+class _BatchNorm(Module):
+    """Batch normalisation over every axis but the channel axis 1 (see ``ops.batch_norm``).
+
+    Subclasses set ``input_ndims`` (the accepted ranks) and ``input_form`` (their
+    shapes, for error messages, with {C} for the channels).
+
+    weight (γ, ones) and bias (β, zeros): (num_features,) when ``affine``. With
+    ``track_running_stats`` the buffers running_mean, running_var and
+    num_batches_tracked are kept as in PyTorch; training uses batch statistics and
+    updates the running ones (momentum=None: a cumulative average), evaluation uses
+    the running ones. Without them, batch statistics are used in both modes.
+    """
+
+    input_ndims: tuple
+    input_form: str
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, dtype=numpy.float32):
+        super().__init__()
+        xp = backend.xp
+        self.num_features = num_features
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        self.weight = Parameter(xp.ones(num_features, dtype=dtype)) if affine else None
+        self.bias = Parameter(xp.zeros(num_features, dtype=dtype)) if affine else None
+        tracking = track_running_stats
+        self.register_buffer("running_mean", xp.zeros(num_features, dtype=dtype) if tracking else None)
+        self.register_buffer("running_var", xp.ones(num_features, dtype=dtype) if tracking else None)
+        self.register_buffer("num_batches_tracked", xp.zeros((), dtype=numpy.int64) if tracking else None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        name = f"{type(self).__name__}({self.num_features})"
+        if x.ndim not in self.input_ndims or x.shape[1] != self.num_features:
+            expected = self.input_form.format(C=self.num_features)
+            raise ShapeError(f"{name}: expected input {expected}, got {x.shape}")
+        if self.weight is not None:
+            check_dtype(name, x, self.weight.dtype)
+        momentum = self.momentum
+        tracking = self.running_mean is not None
+        if self.training and tracking:
+            self.num_batches_tracked.data += 1
+            if momentum is None:
+                momentum = 1.0 / int(self.num_batches_tracked.data)
+        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                            training=self.training or not tracking, momentum=momentum or 0.0, eps=self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch norm of x: (N, C) or (N, C, L) over N (and L), per channel C → the shape of x."""
+
+    input_ndims = (2, 3)
+    input_form = "(N, {C}) or (N, {C}, L)"
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch norm of images x: (N, C, H, W) over N, H and W, per channel C → the shape of x."""
+
+    input_ndims = (4,)
+    input_form = "(N, {C}, H, W)"
+
+
+class LayerNorm(Module):
+    """Layer normalisation over the last axes, per sample (see ``ops.layer_norm``).
+
+    x: (*, *normalized_shape) → the shape of x. weight (ones) and bias (zeros) have
+    ``normalized_shape`` when ``elementwise_affine`` (bias=False drops the bias).
+    """
+
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
+                 dtype=numpy.float32):
+        super().__init__()
+        xp = backend.xp
+        if isinstance(normalized_shape, int):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        self.weight = Parameter(xp.ones(self.normalized_shape, dtype=dtype)) if elementwise_affine else None
+        self.bias = Parameter(xp.zeros(self.normalized_shape, dtype=dtype)) if elementwise_affine and bias else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        shape = self.normalized_shape
+        name = f"LayerNorm({shape})"
+        if x.shape[max(x.ndim - len(shape), 0):] != shape or x.ndim < len(shape):
+            raise ShapeError(f"{name}: expected input (*, {', '.join(map(str, shape))}), got {x.shape}")
+        if self.weight is not None:
+            check_dtype(name, x, self.weight.dtype)
+        return F.layer_norm(x, shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
