@@ -99,8 +99,7 @@ class _Extremum(_Reduction):
 
     def forward(self, x):
         axes = self._axes(x)
-        empty = [x.shape[a] for a in axes if x.shape[a] == 0]
-        if empty:
+        if any(x.shape[a] == 0 for a in axes):
             raise ValueError(f"{self.op_name}: cannot reduce over an empty axis (input shape {x.shape}, axis {self.axis})")
         y = self._reduce(x, axes)
         if self.needs_input_grad[0]:
