@@ -13,6 +13,7 @@ from ..tensor import Tensor, as_tensor_like
 from . import activations, elementwise, fused, linalg, reductions
 from . import embedding as embedding_ops
 from . import losses, normalization, regularization
+from . import channel_dropout, conv, pooling
 from . import shape as shape_ops
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softplus", "softmax", "log_softmax",
     "linear", "softmax_cross_entropy", "mse",
     "batch_norm", "layer_norm", "dropout", "embedding", "nll_loss", "binary_cross_entropy_with_logits",
+    "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "dropout2d",
 ]
 
 
@@ -313,3 +315,34 @@ def binary_cross_entropy_with_logits(logits: Tensor, targets, reduction: str = "
     if not isinstance(targets, Tensor):
         targets = Tensor(backend.xp.asarray(targets, dtype=logits.dtype))
     return losses.BinaryCrossEntropyWithLogits(reduction)(logits, targets)
+
+
+def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> Tensor:
+    """2-D convolution as PyTorch's. x: (N, C_in, H, W), weight: (C_out, C_in/groups, kH, kW),
+    bias: (C_out,) → (N, C_out, H_out, W_out). stride, padding, dilation: an int or (h, w)."""
+    op = conv.Conv2d(stride, padding, dilation, groups)
+    return op(x, weight) if bias is None else op(x, weight, bias)
+
+
+def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
+    """Max over kernel_size windows (stride defaults to kernel_size). x: (N, C, H, W)."""
+    return pooling.MaxPool2d(kernel_size, stride, padding)(x)
+
+
+def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0, count_include_pad: bool = True) -> Tensor:
+    """Mean over kernel_size windows (stride defaults to kernel_size). x: (N, C, H, W)."""
+    return pooling.AvgPool2d(kernel_size, stride, padding, count_include_pad)(x)
+
+
+def adaptive_avg_pool2d(x: Tensor, output_size=1) -> Tensor:
+    """Global average pooling, (N, C, H, W) → (N, C, 1, 1); only output_size=1 is supported."""
+    return pooling.AdaptiveAvgPool2d(output_size)(x)
+
+
+def dropout2d(x: Tensor, p: float = 0.5, training: bool = True, generator=None) -> Tensor:
+    """Channel dropout on (N, C, H, W); the identity when not training or p = 0. The mask
+    is drawn from ``generator`` (a numpy.random.Generator), else chainrule's default one."""
+    if not training or p == 0:
+        return x
+    return channel_dropout.Dropout2d(p, generator or default_generator())(x)

@@ -1,0 +1,155 @@
+"""Pooling over 2-D windows: max, average, and global (adaptive 1×1) average.
+
+Each op loops over the kH·kW kernel offsets; one offset's pixels across every window
+are one strided slice of the (padded) input, so each step is a whole-array NumPy
+operation, in whatever memory order the input has.
+"""
+from __future__ import annotations
+
+import numpy
+
+from .. import backend
+from ..errors import ShapeError
+from ..tensor import Function
+from .im2col import check_image, full_in_layout_of, kernel_offsets, output_hw, pad_spatial, pair
+from .registry import register
+
+
+class _Pool2d(Function):
+    """Window geometry shared by max and average pooling (no dilation, floor mode)."""
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        op = self.op_name
+        self.kernel = pair(kernel_size, op, "kernel_size", 1)
+        self.stride = self.kernel if stride is None else pair(stride, op, "stride", 1)
+        self.padding = pair(padding, op, "padding", 0)
+        if any(2 * p > k for p, k in zip(self.padding, self.kernel)):
+            raise ValueError(
+                f"{op}: padding {self.padding} must be at most half the kernel size {self.kernel}, "
+                f"so that no window lies entirely in the padding"
+            )
+
+    def _windows(self, x):
+        """Record the geometry for x (N, C, H, W); yield (k, rows, columns) per kernel offset."""
+        check_image(x, self.op_name)
+        self.x_shape = x.shape
+        self.out_hw = output_hw(self.op_name, x.shape[2:], self.kernel, self.stride, self.padding)
+        return kernel_offsets(self.kernel, self.stride, (1, 1), self.out_hw)
+
+    def _scatter(self, dy, contribution):
+        """dx (N, C, H, W): Σ over kernel offsets k of contribution(k) added at the pixels k saw."""
+        n, c, h, w = self.x_shape
+        ph, pw = self.padding
+        dx_padded = full_in_layout_of(dy, (n, c, h + 2 * ph, w + 2 * pw), 0)
+        for k, rows, columns in kernel_offsets(self.kernel, self.stride, (1, 1), self.out_hw):
+            dx_padded[:, :, rows, columns] += contribution(k)
+        return dx_padded[:, :, ph:ph + h, pw:pw + w]
+
+
+@register("max_pool2d")
+class MaxPool2d(_Pool2d):
+    """y[n, c, p, q] = max of x over the window at (p·s_h − pad_h, q·s_w − pad_w) of size kH×kW
+    (padding never wins). As in PyTorch, the window is scanned row by row and the first
+    maximal element takes the gradient; a NaN wins over any number.
+
+    x: (N, C, H, W) → y: (N, C, H_out, W_out), H_out = ⌊(H + 2·pad_h − kH) / s_h⌋ + 1.
+    """
+
+    def forward(self, x):
+        xp = backend.xp
+        offsets = list(self._windows(x))
+        padded = pad_spatial(x, self.padding, -numpy.inf)
+        _, rows, columns = offsets[0]
+        first = padded[:, :, rows, columns]
+        best = xp.full_like(first, -numpy.inf)
+        argmax = xp.empty_like(first, dtype=numpy.min_scalar_type(self.kernel[0] * self.kernel[1] - 1))
+        argmax[...] = self._first_valid_offsets()
+        for k, rows, columns in offsets:
+            window = padded[:, :, rows, columns]
+            # PyTorch's rule: take the element if it is strictly greater, or NaN.
+            better = window > best
+            better |= xp.isnan(window)
+            xp.copyto(best, window, where=better)
+            xp.copyto(argmax, k, where=better)
+        self.argmax = argmax
+        return best
+
+    def _first_valid_offsets(self):
+        """(H_out, W_out): the offset of each window's first pixel inside the input,
+        where PyTorch starts (and stays, when every value is −inf)."""
+        xp = backend.xp
+        (ho, wo), (sh, sw), (ph, pw) = self.out_hw, self.stride, self.padding
+        first_row = xp.maximum(ph - xp.arange(ho) * sh, 0)
+        first_column = xp.maximum(pw - xp.arange(wo) * sw, 0)
+        return first_row[:, None] * self.kernel[1] + first_column[None, :]
+
+    def backward(self, dy):
+        # y = x[argmax of the window]  ⇒  dx[argmax] += dy, zero elsewhere
+        return (self._scatter(dy, lambda k: backend.xp.where(self.argmax == k, dy, 0)),)
+
+
+@register("avg_pool2d")
+class AvgPool2d(_Pool2d):
+    """y[n, c, p, q] = mean of x over the zero-padded window at (p·s_h − pad_h, q·s_w − pad_w).
+
+    With count_include_pad=True (PyTorch's default) every window divides by kH·kW;
+    otherwise by the number of its pixels inside the input.
+    x: (N, C, H, W) → y: (N, C, H_out, W_out), H_out = ⌊(H + 2·pad_h − kH) / s_h⌋ + 1.
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, count_include_pad: bool = True):
+        super().__init__(kernel_size, stride, padding)
+        self.count_include_pad = count_include_pad
+
+    def forward(self, x):
+        offsets = self._windows(x)
+        padded = pad_spatial(x, self.padding, 0)
+        windows = (padded[:, :, rows, columns] for _, rows, columns in offsets)
+        total = backend.xp.copy(next(windows), order="K")
+        for window in windows:
+            total += window
+        self.inverse_count = self._inverse_count(x.dtype)
+        total *= self.inverse_count
+        return total
+
+    def _inverse_count(self, dtype):
+        """1 / (pixels each window divides by): a number, or (H_out, W_out) of x's dtype."""
+        if self.count_include_pad:
+            return 1.0 / (self.kernel[0] * self.kernel[1])
+        xp = backend.xp
+        counts = []
+        for size, out, k, s, p in zip(self.x_shape[2:], self.out_hw, self.kernel, self.stride, self.padding):
+            start = xp.arange(out) * s - p
+            counts.append(xp.minimum(start + k, size) - xp.maximum(start, 0))
+        return (1.0 / (counts[0][:, None] * counts[1][None, :])).astype(dtype)
+
+    def backward(self, dy):
+        # y = (1/m)·Σ_window x  ⇒  every pixel of the window gets dy/m
+        share = dy * self.inverse_count
+        return (self._scatter(dy, lambda k: share),)
+
+
+@register("adaptive_avg_pool2d")
+class AdaptiveAvgPool2d(Function):
+    """Global average pooling: y[n, c, 0, 0] = mean of x[n, c] over H×W.
+
+    Only output_size 1 (or (1, 1)) is supported. x: (N, C, H, W) → y: (N, C, 1, 1).
+    """
+
+    def __init__(self, output_size=1):
+        if output_size not in (1, (1, 1), [1, 1]):
+            raise ValueError(
+                f"adaptive_avg_pool2d: only output_size=1 (global average pooling) is supported, got {output_size!r}"
+            )
+
+    def forward(self, x):
+        check_image(x, "adaptive_avg_pool2d")
+        if x.shape[2] * x.shape[3] == 0:
+            raise ShapeError(f"adaptive_avg_pool2d: expected a non-empty image, got input {x.shape}")
+        self.x_shape = x.shape
+        return x.mean(axis=(2, 3), keepdims=True)
+
+    def backward(self, dy):
+        # y = (1/(H·W))·Σ_{h,w} x  ⇒  dx = dy/(H·W) at every pixel
+        h, w = self.x_shape[2:]
+        return (backend.xp.broadcast_to(dy * (1.0 / (h * w)), self.x_shape),)
