@@ -31,15 +31,17 @@ def is_grad_enabled() -> bool:
 class _GradMode(contextlib.ContextDecorator):
     def __init__(self, enabled: bool):
         self.enabled = enabled
+        # A stack, not one slot: a decorated function that calls itself re-enters this object.
+        self.previous = []
 
     def __enter__(self):
         global _grad_enabled
-        self.previous = _grad_enabled
+        self.previous.append(_grad_enabled)
         _grad_enabled = self.enabled
 
     def __exit__(self, *exc):
         global _grad_enabled
-        _grad_enabled = self.previous
+        _grad_enabled = self.previous.pop()
         return False
 
 
@@ -267,9 +269,19 @@ class Tensor:
     # operators, ops and creation helpers are installed by chainrule.ops
 
 
-def _accumulate_leaf(tensor: Tensor, grad) -> None:
-    # Never add in place: ``grad`` may be the very array another tensor holds.
-    tensor.grad = grad if tensor.grad is None else tensor.grad + grad
+def _accumulate_leaf(tensor: Tensor, grad, may_be_shared: bool = True) -> None:
+    """Add ``grad`` into ``tensor.grad``, which must end up the tensor's own writable array.
+
+    Never add in place, and copy a gradient that someone else may hold (the caller's
+    array, another input's gradient) or that is a view (a read-only broadcast from a
+    sum's backward); a fresh array from an op's backward is kept without a copy.
+    """
+    if tensor.grad is not None:
+        tensor.grad = tensor.grad + grad
+    elif may_be_shared or grad.base is not None or not grad.flags.writeable:
+        tensor.grad = grad.copy()
+    else:
+        tensor.grad = grad
 
 
 def topological_order(root: Function) -> list:
@@ -323,11 +335,16 @@ def _run_backward(root: Function, grad, retain_graph: bool) -> None:
             g = _fit_gradient(node, tensor, g)
             creator = tensor.creator
             if creator is None:
-                _accumulate_leaf(tensor, g)
+                passed_on = g is grad_out or _count_identical(grads, g) > 1
+                _accumulate_leaf(tensor, g, may_be_shared=passed_on)
             elif creator in pending:
                 pending[creator] = pending[creator] + g
             else:
                 pending[creator] = g
+
+
+def _count_identical(grads: tuple, g) -> int:
+    return sum(1 for other in grads if other is g)
 
 
 def _fit_gradient(node: Function, tensor: Tensor, g):
@@ -351,11 +368,13 @@ def _fit_gradient(node: Function, tensor: Tensor, g):
 def as_tensor_like(value, like: Tensor) -> Tensor:
     """Lift a Python or NumPy scalar (or array) to a constant Tensor next to ``like``.
 
-    Floating tensors give the constant their own dtype, so ``x * 2`` stays float32.
+    Floating tensors give a real constant (number or array, bool, int or float) their
+    own dtype, so ``x * 2`` and ``x * numpy.arange(3)`` stay float32.
     """
     if isinstance(value, Tensor):
         return value
-    if like.data.dtype.kind == "f" and numpy.ndim(value) == 0 and not isinstance(value, complex):
-        return Tensor(backend.xp.asarray(value, dtype=like.data.dtype))
-    return Tensor(backend.xp.asarray(value))
+    array = backend.xp.asarray(value)
+    if like.data.dtype.kind == "f" and array.dtype.kind in "biuf":
+        array = array.astype(like.data.dtype, copy=False)
+    return Tensor(array)
 
