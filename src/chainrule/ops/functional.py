@@ -60,9 +60,10 @@ def neg(a: Tensor) -> Tensor:
 
 
 def pow(a, exponent) -> Tensor:  # noqa: A001 - the PyTorch name
-    """a ** exponent; a Python number as exponent takes no gradient (cheaper)."""
+    """a ** exponent; a number as exponent takes no gradient (cheaper)."""
     if isinstance(exponent, (int, float)) and isinstance(a, Tensor):
-        return elementwise.PowScalar(exponent)(a)
+        # .item() turns a NumPy scalar into a Python number, which cannot upcast float32.
+        return elementwise.PowScalar(getattr(exponent, "item", lambda: exponent)())(a)
     return elementwise.Pow()(*_pair(a, exponent))
 
 
