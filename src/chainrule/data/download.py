@@ -50,7 +50,9 @@ def _fetch(url: str, handle: BinaryIO, timeout: float) -> str:
         raise DownloadError(f"{url}: cannot connect ({exc.reason})") from exc
     except (http.client.HTTPException, OSError) as exc:
         raise DownloadError(f"{url}: no valid response ({exc!r})") from exc
+    received = 0
     with response:
+        announced = response.headers.get("Content-Length")
         while True:
             try:
                 chunk = response.read(_CHUNK)
@@ -58,6 +60,12 @@ def _fetch(url: str, handle: BinaryIO, timeout: float) -> str:
                 raise DownloadError(f"{url}: connection broken during the download ({exc!r})") from exc
             if not chunk:
                 break
+            received += len(chunk)
             digest.update(chunk)
             handle.write(chunk)
+    # read(n) returns b"" rather than raising when the server hangs up early.
+    if announced is not None and announced.isdigit() and received != int(announced):
+        raise DownloadError(
+            f"{url}: connection broken during the download (received {received} of {announced} bytes)"
+        )
     return digest.hexdigest()
