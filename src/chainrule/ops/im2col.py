@@ -39,12 +39,12 @@ def check_image(x, op: str) -> None:
 def output_hw(op: str, in_hw, kernel, stride, padding, dilation=(1, 1)) -> tuple[int, int]:
     """(H_out, W_out) with H_out = ⌊(H + 2·pad − dil·(k − 1) − 1) / stride⌋ + 1."""
     out = []
-    for size, k, s, p, d in zip(in_hw, kernel, stride, padding, dilation):
+    for axis, size, k, s, p, d in zip("HW", in_hw, kernel, stride, padding, dilation):
         span = d * (k - 1) + 1
         if size + 2 * p < span:
             raise ShapeError(
-                f"{op}: the window ({span} after dilation) is larger than the padded input "
-                f"({size} + 2·{p}) in input of spatial size {tuple(in_hw)}"
+                f"{op}: expected {axis} ≥ {span - 2 * p} for a window of {span} pixels (kernel {k}, "
+                f"dilation {d}) with padding {p}, got an input of spatial size {tuple(in_hw)}"
             )
         out.append((size + 2 * p - span) // s + 1)
     return out[0], out[1]
