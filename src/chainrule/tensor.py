@@ -13,6 +13,7 @@ arrays as soon as it has run.
 from __future__ import annotations
 
 import contextlib
+import time
 import weakref
 
 import numpy
@@ -21,6 +22,30 @@ from . import backend
 from .broadcast import sum_to
 
 _grad_enabled = True
+
+_observers: list = []
+"""Objects told about every op as it runs (trace, anomaly detection); see ``observe``."""
+
+
+@contextlib.contextmanager
+def observe(observer):
+    """Within the block, call ``observer.on_forward(fn, inputs, output, seconds)`` after every
+    Function call and ``observer.on_backward(fn, grad_output, grads, seconds)`` after every
+    node's backward (before its saved arrays are released). Either method may be absent.
+    With no observer active, ops pay nothing for this.
+    """
+    _observers.append(observer)
+    try:
+        yield observer
+    finally:
+        _observers.remove(observer)
+
+
+def _notify(event: str, *args) -> None:
+    for observer in tuple(_observers):
+        method = getattr(observer, event, None)
+        if method is not None:
+            method(*args)
 
 
 def is_grad_enabled() -> bool:
@@ -84,10 +109,17 @@ class Function:
     needs_input_grad = _AllInputs()
 
     def __call__(self, *inputs) -> Tensor:
+        if getattr(self, "_released", None) is not None:
+            # A second call would overwrite the saved arrays the first node's backward needs.
+            raise RuntimeError(
+                f"{self.name} was already called on the graph: a Function object is one node, "
+                f"so create a new one for each call (e.g. ops.{self.name}()(x), or cr.relu(x))"
+            )
         tensors = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in inputs)
         wants = tuple(t.requires_grad for t in tensors)
         record = _grad_enabled and any(wants)
         self.needs_input_grad = wants if record else (False,) * len(tensors)
+        started = time.perf_counter() if _observers else 0.0
         out = self.forward(*[t.data for t in tensors])
         result = Tensor(out)
         if record:
@@ -96,6 +128,8 @@ class Function:
             self._released = False
             result.requires_grad = True
             result.creator = self
+        if _observers:
+            _notify("on_forward", self, tensors, result, time.perf_counter() - started)
         return result
 
     def forward(self, *arrays):
@@ -164,6 +198,11 @@ class Tensor:
 
     def __len__(self) -> int:
         return len(self.data)
+
+    def __array__(self, dtype=None, copy=None):
+        """``numpy.asarray(tensor)`` gives the data (no graph)."""
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype, copy=False)
 
     def numpy(self) -> numpy.ndarray:
         """The data as a NumPy array (a view, not a copy, on the NumPy backend)."""
@@ -319,9 +358,12 @@ def _run_backward(root: Function, grad, retain_graph: bool) -> None:
             kept = node._retained()
             if kept is not None:
                 _accumulate_leaf(kept, grad_out)
+        started = time.perf_counter() if _observers else 0.0
         grads = node.backward(grad_out)
         if not isinstance(grads, tuple):
             grads = (grads,)
+        if _observers:
+            _notify("on_backward", node, grad_out, grads, time.perf_counter() - started)
         inputs = node.inputs
         if len(grads) != len(inputs):
             raise RuntimeError(
