@@ -1,0 +1,97 @@
+"""Checkpoints as ``.npz`` files: arrays and one JSON string, never a pickle.
+
+Layout of the archive:
+- ``model/<name>``  every entry of ``model.state_dict()``
+- ``optim/<key>``   the optimizer state flattened by ``optim.flatten_state``
+- ``meta.json``     a 0-d string array holding JSON: epoch, step, RNG states,
+                    scheduler state, history, and the recipe needed to rebuild the model
+
+Writing is atomic (a temporary file in the same directory, flushed, fsync'ed and
+renamed over the target), so a crash mid-write leaves the previous checkpoint whole.
+Loading uses ``allow_pickle=False``: a checkpoint can never run code.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy
+
+from ..errors import CheckpointError
+
+MODEL_PREFIX = "model/"
+OPTIM_PREFIX = "optim/"
+META_KEY = "meta.json"
+
+
+def write_atomically(path: str | os.PathLike, write) -> Path:
+    """Call ``write(file_object)`` on a temporary file, then rename it to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+    return path
+
+
+def save_checkpoint(path: str | os.PathLike, model_state: dict, optim_state: dict | None = None,
+                    meta: dict | None = None) -> Path:
+    """Write model arrays, flat optimizer arrays and JSON metadata to ``path`` atomically."""
+    arrays = {MODEL_PREFIX + k: numpy.asarray(v) for k, v in model_state.items()}
+    arrays.update({OPTIM_PREFIX + k: numpy.asarray(v) for k, v in (optim_state or {}).items()})
+    arrays[META_KEY] = numpy.array(json.dumps(meta or {}))
+    for key, value in arrays.items():
+        if value.dtype == object:
+            raise CheckpointError(f"{path}: entry {key!r} is an object array, which would need a pickle")
+    return write_atomically(path, lambda f: numpy.savez(f, **arrays))
+
+
+def load_checkpoint(path: str | os.PathLike) -> tuple[dict, dict, dict]:
+    """Read ``(model_state, optim_state, meta)`` from ``path``.
+
+    Raises CheckpointError naming the file when it is missing, truncated, corrupt,
+    or holds anything that would need unpickling.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    model_state, optim_state, meta = {}, {}, None
+    try:
+        with numpy.load(path, allow_pickle=False) as archive:
+            for key in archive.files:
+                value = archive[key]
+                if key == META_KEY:
+                    meta = json.loads(str(value))
+                elif key.startswith(MODEL_PREFIX):
+                    model_state[key[len(MODEL_PREFIX):]] = value
+                elif key.startswith(OPTIM_PREFIX):
+                    optim_state[key[len(OPTIM_PREFIX):]] = value
+                else:
+                    raise CheckpointError(f"{path}: unexpected entry {key!r} in the checkpoint")
+    except CheckpointError:
+        raise
+    except ValueError as exc:
+        if "pickle" in str(exc).lower():
+            raise CheckpointError(f"{path}: refused to load, it contains pickled objects") from exc
+        raise CheckpointError(f"{path}: corrupt checkpoint ({exc})") from exc
+    except (OSError, EOFError, zipfile.BadZipFile, json.JSONDecodeError, KeyError) as exc:
+        raise CheckpointError(f"{path}: truncated or corrupt checkpoint ({type(exc).__name__}: {exc})") from exc
+    if meta is None:
+        raise CheckpointError(f"{path}: not a chainrule checkpoint (no {META_KEY} entry)")
+    return model_state, optim_state, meta

@@ -1,0 +1,213 @@
+"""The training loop: fit, evaluate, checkpoints, exact resume, and clean interruption.
+
+A checkpoint written by ``fit`` holds everything needed to continue bit-for-bit:
+the model and optimizer arrays, the scheduler, the epoch and the number of steps
+already taken in it, the loader's position (seed, epoch, next batch), the global
+random state (dropout masks), and the running sums of the epoch's metrics.
+"""
+from __future__ import annotations
+
+import math
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy
+
+from .. import random as cr_random
+from ..nn import CrossEntropyLoss, Module
+from ..optim import flatten_state, unflatten_state
+from ..tensor import no_grad
+from .checkpoint import load_checkpoint, save_checkpoint
+from .metrics import accuracy_from_confusion, confusion_matrix
+from .progress import EpochTable, progress_bar
+
+
+class TrainingInterrupted(Exception):
+    """Training stopped on SIGINT or SIGTERM after saving a resumable checkpoint."""
+
+    def __init__(self, signum: int, checkpoint: Path | None):
+        self.signum = signum
+        self.checkpoint = checkpoint
+        self.exit_code = 128 + signum
+        where = f"; resume with --resume {checkpoint}" if checkpoint else " (no checkpoint path was given)"
+        super().__init__(f"training interrupted by {signal.Signals(signum).name}{where}")
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint was kept."""
+
+
+class _StopRequest:
+    """Turns SIGINT/SIGTERM into a flag checked between steps, so a step is never cut in half."""
+
+    def __init__(self):
+        self.signum = None
+        self.previous = {}
+
+    def __enter__(self):
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self.previous[signum] = signal.signal(signum, self._handle)
+            except ValueError:  # not the main thread: signals stay as they are
+                pass
+        return self
+
+    def _handle(self, signum, frame):
+        self.signum = signum
+
+    def __exit__(self, *exc):
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+        return False
+
+
+def evaluate(model: Module, loader: Iterable, loss_fn: Callable | None = None,
+             num_classes: int | None = None) -> dict:
+    """Mean loss, accuracy and confusion matrix of ``model`` over ``loader`` (eval mode, no graph)."""
+    loss_fn = loss_fn or CrossEntropyLoss()
+    was_training = model.training
+    model.eval()
+    total_loss, count, predicted, actual = 0.0, 0, [], []
+    with no_grad():
+        for x, y in loader:
+            out = model(x)
+            total_loss += float(loss_fn(out, y).item()) * len(y)
+            count += len(y)
+            predicted.append(out.data.argmax(axis=1))
+            actual.append(y.numpy())
+    model.train(was_training)
+    predicted = numpy.concatenate(predicted) if predicted else numpy.zeros(0, dtype=numpy.int64)
+    actual = numpy.concatenate(actual) if actual else numpy.zeros(0, dtype=numpy.int64)
+    classes = num_classes or int(max(predicted.max(initial=-1), actual.max(initial=-1)) + 1)
+    counts = confusion_matrix(predicted, actual, classes)
+    return {"loss": total_loss / count if count else float("nan"),
+            "acc": accuracy_from_confusion(counts), "confusion": counts}
+
+
+def fit(model: Module, optimizer, train_loader, *, epochs: int, loss_fn: Callable | None = None,
+        test_loader=None, scheduler=None, scheduler_interval: str = "epoch",
+        checkpoint: str | os.PathLike | None = None, resume: str | os.PathLike | None = None,
+        recipe: dict | None = None, progress: bool = True, log: Callable[[str], None] = print) -> list[dict]:
+    """Train ``model`` for ``epochs`` epochs; return the per-epoch history.
+
+    Each epoch shows a progress bar and prints a table row (train loss and accuracy,
+    test loss and accuracy, seconds, samples/s). With ``checkpoint`` a checkpoint is
+    written atomically after every epoch, and on SIGINT/SIGTERM after the current step
+    (then ``TrainingInterrupted`` is raised). ``resume`` continues from a checkpoint
+    exactly where it stopped, mid-epoch included. A non-finite loss raises
+    ``TrainingDiverged`` and leaves the last good checkpoint in place.
+    ``recipe`` (JSON-able) is stored in checkpoints so the model can be rebuilt.
+    """
+    if scheduler_interval not in ("epoch", "step"):
+        raise ValueError(f"scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}")
+    loss_fn = loss_fn or CrossEntropyLoss()
+    state = _fresh_state()
+    if resume is not None:
+        state = _restore(resume, model, optimizer, scheduler, train_loader)
+        log(f"resumed from {resume}: epoch {state['epoch'] + 1}, step {state['step']}")
+    table = EpochTable(log)
+    table.header()
+    for row in state["history"]:
+        table.row(row)
+    with _StopRequest() as stop:
+        while state["epoch"] < epochs:
+            _train_epoch(model, optimizer, train_loader, loss_fn, scheduler, scheduler_interval,
+                         state, stop, checkpoint, recipe, progress, epochs)
+            row = _finish_epoch(model, loss_fn, test_loader, scheduler, scheduler_interval, state)
+            table.row(row)
+            if checkpoint is not None:
+                _save(checkpoint, model, optimizer, scheduler, train_loader, state, recipe)
+    return state["history"]
+
+
+def _fresh_state() -> dict:
+    return {"epoch": 0, "step": 0, "history": [],
+            "sums": {"loss": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}}
+
+
+def _train_epoch(model, optimizer, loader, loss_fn, scheduler, interval, state, stop, checkpoint,
+                 recipe, progress, epochs):
+    model.train()
+    sums = state["sums"]
+    started = time.perf_counter()
+    # The loader resumes mid-epoch by itself (its state is in the checkpoint); an epoch
+    # interrupted after its last step has no batches left.
+    batches = iter(loader) if state["step"] < len(loader) else iter(())
+    bar = progress_bar(total=len(loader), initial=state["step"], desc=f"epoch {state['epoch'] + 1}/{epochs}",
+                       enabled=progress)
+    for x, y in batches:
+        out = model(x)
+        loss = loss_fn(out, y)
+        value = float(loss.item())
+        if not math.isfinite(value):
+            bar.close()
+            raise TrainingDiverged(
+                f"the loss became {value} at epoch {state['epoch'] + 1}, step {state['step'] + 1}. "
+                f"Try a smaller learning rate, check the data for NaN/Inf or unscaled inputs, "
+                f"or run with detect_anomaly to find the op."
+                + (f" The last good checkpoint is {checkpoint}." if checkpoint else "")
+            )
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None and interval == "step":
+            scheduler.step()
+        sums["loss"] += value * len(y)
+        sums["correct"] += int((out.data.argmax(axis=1) == y.data).sum())
+        sums["seen"] += len(y)
+        state["step"] += 1
+        bar.update(1)
+        if stop.signum is not None:
+            sums["seconds"] += time.perf_counter() - started
+            bar.close()
+            path = None
+            if checkpoint is not None:
+                path = _save(checkpoint, model, optimizer, scheduler, loader, state, recipe)
+            raise TrainingInterrupted(stop.signum, path)
+    bar.close()
+    sums["seconds"] += time.perf_counter() - started
+
+
+def _finish_epoch(model, loss_fn, test_loader, scheduler, interval, state) -> dict:
+    sums = state["sums"]
+    row = {"epoch": state["epoch"] + 1,
+           "train_loss": sums["loss"] / max(sums["seen"], 1),
+           "train_acc": sums["correct"] / max(sums["seen"], 1),
+           "seconds": sums["seconds"],
+           "samples_per_s": sums["seen"] / sums["seconds"] if sums["seconds"] else float("nan")}
+    if test_loader is not None:
+        result = evaluate(model, test_loader, loss_fn)
+        row["test_loss"], row["test_acc"] = result["loss"], result["acc"]
+    if scheduler is not None and interval == "epoch":
+        scheduler.step()
+    state["history"].append(row)
+    state["epoch"] += 1
+    state["step"] = 0
+    state["sums"] = _fresh_state()["sums"]
+    return row
+
+
+def _save(path, model, optimizer, scheduler, loader, state, recipe) -> Path:
+    meta = {
+        "format": "chainrule-checkpoint-1",
+        "epoch": state["epoch"], "step": state["step"], "sums": state["sums"], "history": state["history"],
+        "loader_state": loader.state_dict(),
+        "rng_state": cr_random.get_state(),
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "recipe": recipe,
+    }
+    return save_checkpoint(path, model.state_dict(), flatten_state(optimizer.state_dict()), meta)
+
+
+def _restore(path, model, optimizer, scheduler, loader) -> dict:
+    model_state, optim_state, meta = load_checkpoint(path)
+    model.load_state_dict(model_state)
+    optimizer.load_state_dict(unflatten_state(optim_state))
+    if scheduler is not None and meta.get("scheduler") is not None:
+        scheduler.load_state_dict(meta["scheduler"])
+    cr_random.set_state(meta["rng_state"])
+    loader.load_state_dict(meta["loader_state"])
+    return {"epoch": meta["epoch"], "step": meta["step"], "history": meta["history"], "sums": meta["sums"]}

@@ -1,0 +1,45 @@
+"""What a person watches during training: a progress bar per epoch and a table row after it."""
+from __future__ import annotations
+
+import sys
+from typing import Callable
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def progress_bar(total: int, initial: int = 0, desc: str = "", enabled: bool = True):
+    """A tqdm bar on stderr, or a silent stand-in when disabled or tqdm is missing."""
+    if not enabled:
+        return _NoBar()
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _NoBar()
+    return tqdm(total=total, initial=initial, desc=desc, unit="batch", leave=False, file=sys.stderr,
+                dynamic_ncols=True)
+
+
+COLUMNS = (("epoch", "epoch", "{:d}"), ("train_loss", "train loss", "{:.4f}"),
+           ("train_acc", "train acc", "{:.2%}"), ("test_loss", "test loss", "{:.4f}"),
+           ("test_acc", "test acc", "{:.2%}"), ("seconds", "seconds", "{:.1f}"),
+           ("samples_per_s", "samples/s", "{:.0f}"))
+
+
+class EpochTable:
+    """Prints one aligned row per epoch; a column missing from a row shows "-"."""
+
+    def __init__(self, log: Callable[[str], None] = print):
+        self.log = log
+
+    def header(self) -> None:
+        self.log("  ".join(title.rjust(len(title)) for _, title, _ in COLUMNS))
+
+    def row(self, values: dict) -> None:
+        self.log("  ".join((fmt.format(values[key]) if key in values else "-").rjust(len(title))
+                           for key, title, fmt in COLUMNS))
