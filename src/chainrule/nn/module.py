@@ -69,11 +69,13 @@ class Module:
                 f"call super().__init__() first in {type(self).__name__}.__init__"
             )
         if isinstance(value, Parameter):
-            self._forget(name)
-            state["_parameter_names"][name] = None
+            if name not in state["_parameter_names"]:  # a new name goes last; a reassigned one keeps its place
+                self._forget(name)
+                state["_parameter_names"][name] = None
         elif isinstance(value, Module):
-            self._forget(name)
-            state["_module_names"][name] = None
+            if name not in state["_module_names"]:
+                self._forget(name)
+                state["_module_names"][name] = None
         elif name in state["_buffer_names"]:
             value = _as_buffer(value)
         elif value is not None and (name in state["_parameter_names"] or name in state["_module_names"]):

@@ -18,7 +18,8 @@ class _BatchNorm(Module):
     Subclasses set ``input_ndims`` (the accepted ranks) and ``input_form`` (their
     shapes, for error messages, with {C} for the channels).
 
-    weight (γ, ones) and bias (β, zeros): (num_features,) when ``affine``. With
+    weight (γ, ones) and bias (β, zeros): (num_features,) when ``affine`` (bias=False
+    drops the bias). With
     ``track_running_stats`` the buffers running_mean, running_var and
     num_batches_tracked are kept as in PyTorch; training uses batch statistics and
     updates the running ones (momentum=None: a cumulative average), evaluation uses
@@ -29,7 +30,7 @@ class _BatchNorm(Module):
     input_form: str
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, dtype=numpy.float32):
+                 track_running_stats: bool = True, dtype=numpy.float32, *, bias: bool = True):
         super().__init__()
         xp = backend.xp
         self.num_features = num_features
@@ -38,7 +39,7 @@ class _BatchNorm(Module):
         self.affine = affine
         self.track_running_stats = track_running_stats
         self.weight = Parameter(xp.ones(num_features, dtype=dtype)) if affine else None
-        self.bias = Parameter(xp.zeros(num_features, dtype=dtype)) if affine else None
+        self.bias = Parameter(xp.zeros(num_features, dtype=dtype)) if affine and bias else None
         tracking = track_running_stats
         self.register_buffer("running_mean", xp.zeros(num_features, dtype=dtype) if tracking else None)
         self.register_buffer("running_var", xp.ones(num_features, dtype=dtype) if tracking else None)
@@ -49,8 +50,9 @@ class _BatchNorm(Module):
         if x.ndim not in self.input_ndims or x.shape[1] != self.num_features:
             expected = self.input_form.format(C=self.num_features)
             raise ShapeError(f"{name}: expected input {expected}, got {x.shape}")
-        if self.weight is not None:
-            check_dtype(name, x, self.weight.dtype)
+        owned = self.weight if self.weight is not None else self.running_mean
+        if owned is not None:
+            check_dtype(name, x, owned.dtype)
         momentum = self.momentum
         tracking = self.running_mean is not None
         if self.training and tracking:
@@ -62,7 +64,7 @@ class _BatchNorm(Module):
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
@@ -108,4 +110,5 @@ class LayerNorm(Module):
         return F.layer_norm(x, shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self.bias is not None}")

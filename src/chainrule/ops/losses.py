@@ -25,7 +25,7 @@ def check_class_labels(op: str, labels, num_classes: int) -> None:
             position = int(fractional[0]) if fractional.size else 0
         else:
             position = 0
-        example = f" ({values[position]!r} at position {position})" if values.size else ""
+        example = f" ({values[position].item()} at position {position})" if values.size else ""
         raise TypeError(f"{op}: class labels must be integers, got dtype {labels.dtype}{example}")
     if labels.size == 0 or (labels.min() >= 0 and labels.max() < num_classes):
         return

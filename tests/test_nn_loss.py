@@ -1,0 +1,104 @@
+"""Loss modules against torch.nn's, in float64 and float32, and the class-label checks."""
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.errors import ShapeError
+
+torch = pytest.importorskip("torch")
+tnn = torch.nn
+
+rng = np.random.default_rng(5)
+TOL = {np.float64: dict(rtol=1e-10, atol=1e-12), np.float32: dict(rtol=1e-5, atol=1e-6)}
+LABELS = np.array([2, 0, 1, 2, 2, 3])
+
+
+def run_loss(ours, theirs, prediction, target, dtype):
+    """Forward and the gradient of the prediction, in both libraries, with a random upstream gradient."""
+    pc = cr.Tensor(prediction.astype(dtype), requires_grad=True)
+    pt = torch.tensor(prediction.astype(dtype), requires_grad=True)
+    lc = ours(pc, target)
+    lt = theirs(pt, torch.from_numpy(target))
+    G = rng.standard_normal(lc.shape).astype(dtype)
+    lc.backward(G)
+    lt.backward(torch.from_numpy(G))
+    assert lc.dtype == dtype and pc.grad.dtype == dtype
+    np.testing.assert_allclose(lc.data, lt.detach().numpy(), **TOL[dtype])
+    np.testing.assert_allclose(pc.grad, pt.grad.numpy(), **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_cross_entropy(dtype, reduction, smoothing):
+    run_loss(nn.CrossEntropyLoss(reduction, smoothing), tnn.CrossEntropyLoss(reduction=reduction,
+                                                                             label_smoothing=smoothing),
+             rng.standard_normal((6, 4)) * 3, LABELS, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_nll(dtype, reduction):
+    log_probs = np.log(rng.dirichlet(np.ones(4), size=6))
+    run_loss(nn.NLLLoss(reduction), tnn.NLLLoss(reduction=reduction), log_probs, LABELS, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_mse(dtype, reduction):
+    run_loss(nn.MSELoss(reduction), tnn.MSELoss(reduction=reduction), rng.standard_normal((5, 3)),
+             rng.standard_normal((5, 3)).astype(dtype), dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_bce_with_logits(dtype, reduction):
+    run_loss(nn.BCEWithLogitsLoss(reduction), tnn.BCEWithLogitsLoss(reduction=reduction),
+             rng.standard_normal((4, 5)) * 4, rng.uniform(0, 1, (4, 5)).astype(dtype), dtype)
+
+
+def test_bce_with_logits_is_finite_for_huge_logits():
+    z = cr.Tensor(np.array([-1000.0, 1000.0, -1000.0, 1000.0], dtype=np.float32), requires_grad=True)
+    loss = nn.BCEWithLogitsLoss("none")(z, np.array([0.0, 1.0, 1.0, 0.0]))
+    np.testing.assert_allclose(loss.data, [0.0, 0.0, 1000.0, 1000.0])  # −log σ(−1000) = 1000
+    loss.sum().backward()
+    np.testing.assert_allclose(z.grad, [0.0, 0.0, -1.0, 1.0])
+
+
+def test_nll_after_log_softmax_equals_cross_entropy():
+    logits = cr.Tensor(rng.standard_normal((6, 4)))
+    np.testing.assert_allclose(nn.NLLLoss()(cr.log_softmax(logits, axis=1), LABELS).data,
+                               nn.CrossEntropyLoss()(logits, LABELS).data, rtol=1e-12)
+
+
+# -- class-label checks --------------------------------------------------------------
+CLASSIFICATION = [nn.CrossEntropyLoss(), nn.NLLLoss()]
+
+
+@pytest.mark.parametrize("loss", CLASSIFICATION, ids=lambda m: type(m).__name__)
+def test_float_labels_are_rejected_naming_a_fractional_one(loss):
+    with pytest.raises(TypeError, match=r"labels must be integers, got dtype float64 \(1.5 at position 2\)"):
+        loss(cr.zeros(3, 4), np.array([0.0, 1.0, 1.5]))
+
+
+@pytest.mark.parametrize("loss", CLASSIFICATION, ids=lambda m: type(m).__name__)
+@pytest.mark.parametrize("labels, value, position", [([0, 3, -1, 2], -1, 2), ([0, 4, 1, 9], 4, 1)])
+def test_out_of_range_labels_name_value_and_position(loss, labels, value, position):
+    with pytest.raises(ValueError, match=rf"class label {value} at position {position} is out of range for 4 "
+                                         rf"classes \(expected 0 ≤ label < 4\)"):
+        loss(cr.zeros(4, 4), np.array(labels))
+
+
+def test_label_shape_errors():
+    with pytest.raises(ShapeError, match=r"expected logits \(N, C\) and labels \(N,\), got \(3, 4\) and \(2,\)"):
+        nn.CrossEntropyLoss()(cr.zeros(3, 4), np.array([0, 1]))
+    with pytest.raises(ShapeError, match="nll_loss: expected log_probs"):
+        nn.NLLLoss()(cr.zeros(3, 4, 2), np.array([0, 1, 2]))
+
+
+def test_reduction_is_validated():
+    with pytest.raises(ValueError, match="MSELoss: reduction must be one of"):
+        nn.MSELoss("average")
+    with pytest.raises(ValueError, match="label_smoothing must be in"):
+        nn.CrossEntropyLoss(label_smoothing=1.5)
