@@ -1,0 +1,31 @@
+"""Optimizers and learning-rate schedules, with PyTorch's update rules exactly.
+
+    opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=100)
+    opt.zero_grad(); loss.backward(); opt.step(); sched.step()
+
+State dicts are plain values and NumPy arrays; :func:`flatten_state` /
+:func:`unflatten_state` map an optimizer's to ``{str: ndarray}`` for ``numpy.savez``.
+"""
+from . import lr_scheduler
+from .adam import Adam, AdamW
+from .lr_scheduler import CosineAnnealingLR, LinearLR, LRScheduler, OneCycleLR, SequentialLR, StepLR
+from .optimizer import Optimizer
+from .sgd import SGD
+from .state_io import flatten_state, unflatten_state
+
+__all__ = [
+    "Optimizer",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "flatten_state",
+    "unflatten_state",
+    "lr_scheduler",
+    "LRScheduler",
+    "StepLR",
+    "CosineAnnealingLR",
+    "LinearLR",
+    "OneCycleLR",
+    "SequentialLR",
+]

@@ -1,0 +1,20 @@
+"""The gradient an optimizer actually follows: sign for maximisation, plus L2 decay."""
+from __future__ import annotations
+
+import numpy
+
+
+def effective_gradient(param, grad, weight_decay: float, maximize: bool, out):
+    """``d = ±g + λ·θ`` (``−g`` when maximising), without ever writing to ``grad``.
+
+    Returns ``grad`` itself when there is nothing to add (no pass over memory),
+    otherwise ``out`` holding ``d``. The form ``λ·θ − g`` equals PyTorch's
+    ``(−g) + λ·θ`` bit for bit: negation is exact and addition commutes.
+    """
+    if weight_decay != 0:
+        numpy.multiply(param, weight_decay, out=out)
+        (numpy.subtract if maximize else numpy.add)(out, grad, out=out)
+        return out
+    if maximize:
+        return numpy.negative(grad, out=out)
+    return grad

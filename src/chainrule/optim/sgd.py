@@ -1,0 +1,99 @@
+"""Stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy
+
+from .gradient import effective_gradient
+from .optimizer import Optimizer, ParamsT
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent, PyTorch's update rule exactly.
+
+    With learning rate η, momentum μ, dampening τ, weight decay λ and gradient g_t::
+
+        d_t = g_t + λ·θ_{t-1}                   (−g_t + λ·θ_{t-1} when maximize)
+        b_1 = d_1                               (first step: the buffer is a copy of d)
+        b_t = μ·b_{t-1} + (1 − τ)·d_t           (t > 1)
+        u_t = d_t + μ·b_t   if nesterov,   b_t if μ ≠ 0,   d_t if μ = 0
+        θ_t = θ_{t-1} − η·u_t
+
+    State per parameter: ``momentum_buffer`` (b, when μ ≠ 0). The common case
+    (momentum, no decay) makes four passes over memory per parameter and allocates
+    nothing: b ← μ·b, b ← b + g, s ← η·b, θ ← θ − s, with ``s`` a shared scratch array.
+    """
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
+    ):
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "dampening": dampening,
+            "weight_decay": weight_decay,
+            "nesterov": nesterov,
+            "maximize": maximize,
+        }
+        super().__init__(params, defaults)
+
+    def _validate_options(self, options: dict[str, Any]) -> None:
+        if options["lr"] < 0:
+            raise ValueError(f"invalid learning rate {options['lr']}: must be >= 0")
+        if options["momentum"] < 0:
+            raise ValueError(f"invalid momentum {options['momentum']}: must be >= 0")
+        if options["weight_decay"] < 0:
+            raise ValueError(f"invalid weight_decay {options['weight_decay']}: must be >= 0")
+        if options["nesterov"] and (options["momentum"] <= 0 or options["dampening"] != 0):
+            raise ValueError("Nesterov momentum needs momentum > 0 and dampening = 0")
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One update of every parameter whose ``grad`` is not None."""
+        loss = closure() if closure is not None else None
+        for group in self.param_groups:
+            # Python floats, so that a NumPy float64 option cannot upcast a float32 update.
+            lr = float(group["lr"])
+            momentum = float(group["momentum"])
+            dampening = float(group["dampening"])
+            weight_decay = float(group["weight_decay"])
+            nesterov = bool(group["nesterov"])
+            maximize = bool(group["maximize"])
+            for p in group["params"]:
+                grad = p.grad
+                if grad is None:
+                    continue
+                param = p.data
+                scratch, spare = self._workspace.arrays(param)
+                direction = effective_gradient(param, grad, weight_decay, maximize, out=scratch)
+                if momentum != 0:
+                    state = self.state.setdefault(p, {})
+                    buf = state.get("momentum_buffer")
+                    if buf is None:
+                        buf = state["momentum_buffer"] = direction.copy()
+                    else:
+                        numpy.multiply(buf, momentum, out=buf)
+                        if dampening != 0:
+                            direction_damped = numpy.multiply(direction, 1.0 - dampening, out=spare)
+                            numpy.add(buf, direction_damped, out=buf)
+                        else:
+                            numpy.add(buf, direction, out=buf)
+                    if nesterov:
+                        update = numpy.multiply(buf, momentum, out=spare)
+                        numpy.add(update, direction, out=update)
+                    else:
+                        update = buf
+                else:
+                    update = direction
+                numpy.multiply(update, lr, out=spare)
+                numpy.subtract(param, spare, out=param)
+        return loss
