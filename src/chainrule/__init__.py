@@ -7,7 +7,7 @@
     x.grad            # array([2., 0., 2.], dtype=float32)
 """
 from . import backend, ops
-from . import data, nn
+from . import data, nn, optim
 from .errors import CheckpointError, DataFormatError, ShapeError
 from .creation import arange, full, ones, rand, randn, tensor, zeros
 from .ops.functional import *  # noqa: F401,F403 - cr.exp, cr.matmul, cr.relu, ...
