@@ -62,6 +62,16 @@ def test_max_pool_nan_wins_like_pytorch():
     np.testing.assert_array_equal(dx, ref_dx)
 
 
+def test_max_pool_without_a_graph_gives_the_same_values():
+    x = rng.standard_normal((2, 3, 7, 6))
+    x[0, 0, :3, :3] = -np.inf
+    x[1, 2, 2, 2] = np.nan
+    with cr.no_grad():
+        fast = cr.max_pool2d(cr.tensor(x), 3, stride=2, padding=1).numpy()
+    np.testing.assert_array_equal(fast, F.max_pool2d(torch.tensor(x), 3, stride=2, padding=1).numpy())
+    np.testing.assert_array_equal(fast, cr.max_pool2d(cr.tensor(x, requires_grad=True), 3, stride=2, padding=1).numpy())
+
+
 CNN_SHAPES = [
     ((4, 8, 12, 12), (16, 8, 3, 3), dict(padding=1)),
     ((4, 8, 11, 12), (16, 8, 3, 3), dict(stride=2, padding=1)),

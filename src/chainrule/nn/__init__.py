@@ -9,7 +9,9 @@ Parameter names, shapes and state_dict keys match PyTorch's.
 """
 from . import init
 from .activation import GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .channel_dropout import Dropout2d
 from .container import Sequential
+from .conv import Conv2d
 from .dropout import Dropout
 from .embedding import Embedding
 from .flatten import Flatten
@@ -18,10 +20,12 @@ from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .module import IncompatibleKeys, Module
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .parameter import Parameter
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 
 __all__ = [
     "init", "Module", "Parameter", "IncompatibleKeys", "Sequential",
     "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softmax", "Flatten", "Dropout",
     "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Embedding",
     "MSELoss", "CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss",
+    "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Dropout2d",
 ]

@@ -15,19 +15,33 @@ from .im2col import check_image, full_in_layout_of, kernel_offsets, output_hw, p
 from .registry import register
 
 
+def pool_geometry(op: str, kernel_size, stride=None, padding=0) -> tuple:
+    """(kernel, stride, padding) as (height, width) pairs; stride defaults to the kernel.
+    Raises ValueError for values PyTorch rejects too."""
+    kernel = pair(kernel_size, op, "kernel_size", 1)
+    stride = kernel if stride is None else pair(stride, op, "stride", 1)
+    padding = pair(padding, op, "padding", 0)
+    if any(2 * p > k for p, k in zip(padding, kernel)):
+        raise ValueError(
+            f"{op}: padding {padding} must be at most half the kernel size {kernel}, "
+            f"so that no window lies entirely in the padding"
+        )
+    return kernel, stride, padding
+
+
+def check_global_output_size(output_size) -> None:
+    """Raise ValueError unless output_size asks for global pooling (1 or (1, 1))."""
+    if output_size not in (1, (1, 1), [1, 1]):
+        raise ValueError(
+            f"adaptive_avg_pool2d: only output_size=1 (global average pooling) is supported, got {output_size!r}"
+        )
+
+
 class _Pool2d(Function):
     """Window geometry shared by max and average pooling (no dilation, floor mode)."""
 
     def __init__(self, kernel_size, stride=None, padding=0):
-        op = self.op_name
-        self.kernel = pair(kernel_size, op, "kernel_size", 1)
-        self.stride = self.kernel if stride is None else pair(stride, op, "stride", 1)
-        self.padding = pair(padding, op, "padding", 0)
-        if any(2 * p > k for p, k in zip(self.padding, self.kernel)):
-            raise ValueError(
-                f"{op}: padding {self.padding} must be at most half the kernel size {self.kernel}, "
-                f"so that no window lies entirely in the padding"
-            )
+        self.kernel, self.stride, self.padding = pool_geometry(self.op_name, kernel_size, stride, padding)
 
     def _windows(self, x):
         """Record the geometry for x (N, C, H, W); yield (k, rows, columns) per kernel offset."""
@@ -57,15 +71,17 @@ class MaxPool2d(_Pool2d):
 
     def forward(self, x):
         xp = backend.xp
-        offsets = list(self._windows(x))
         padded = pad_spatial(x, self.padding, -numpy.inf)
-        _, rows, columns = offsets[0]
-        first = padded[:, :, rows, columns]
-        best = xp.full_like(first, -numpy.inf)
-        argmax = xp.empty_like(first, dtype=numpy.min_scalar_type(self.kernel[0] * self.kernel[1] - 1))
+        windows = [(k, padded[:, :, rows, columns]) for k, rows, columns in self._windows(x)]
+        if not self.needs_input_grad[0]:
+            best = xp.copy(windows[0][1], order="K")
+            for _, window in windows[1:]:
+                xp.maximum(best, window, out=best)
+            return best
+        best = xp.full_like(windows[0][1], -numpy.inf)
+        argmax = xp.empty_like(best, dtype=numpy.min_scalar_type(self.kernel[0] * self.kernel[1] - 1))
         argmax[...] = self._first_valid_offsets()
-        for k, rows, columns in offsets:
-            window = padded[:, :, rows, columns]
+        for k, window in windows:
             # PyTorch's rule: take the element if it is strictly greater, or NaN.
             better = window > best
             better |= xp.isnan(window)
@@ -137,10 +153,7 @@ class AdaptiveAvgPool2d(Function):
     """
 
     def __init__(self, output_size=1):
-        if output_size not in (1, (1, 1), [1, 1]):
-            raise ValueError(
-                f"adaptive_avg_pool2d: only output_size=1 (global average pooling) is supported, got {output_size!r}"
-            )
+        check_global_output_size(output_size)
 
     def forward(self, x):
         check_image(x, "adaptive_avg_pool2d")

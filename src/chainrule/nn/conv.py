@@ -1,0 +1,75 @@
+"""Conv2d: the 2-D convolution layer."""
+from __future__ import annotations
+
+import math
+
+import numpy
+
+from .. import backend
+from ..errors import ShapeError
+from ..ops import functional as F
+from ..ops.im2col import pair
+from ..tensor import Tensor
+from . import init
+from .checks import check_dtype
+from .module import Module
+from .parameter import Parameter
+
+
+class Conv2d(Module):
+    """2-D convolution (PyTorch's cross-correlation), calling ``ops.conv2d``.
+
+    x: (N, in_channels, H, W) → y: (N, out_channels, H_out, W_out). ``weight`` is
+    (out_channels, in_channels/groups, kH, kW) and ``bias`` (out_channels,), as in
+    PyTorch, and both start as PyTorch starts them: W ~ kaiming_uniform(a=√5), i.e.
+    U(±1/√fan_in), and b ~ U(±1/√fan_in), with fan_in = in_channels/groups·kH·kW.
+    kernel_size, stride, padding and dilation: an int or an (h, w) pair.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, dtype=numpy.float32):
+        super().__init__()
+        if groups < 1 or in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"Conv2d: in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
+                f"divisible by groups ({groups})"
+            )
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = pair(kernel_size, "Conv2d", "kernel_size", 1)
+        self.stride = pair(stride, "Conv2d", "stride", 1)
+        self.padding = pair(padding, "Conv2d", "padding", 0)
+        self.dilation = pair(dilation, "Conv2d", "dilation", 1)
+        self.groups = groups
+        shape = (out_channels, in_channels // groups, *self.kernel_size)
+        self.weight = Parameter(backend.xp.empty(shape, dtype=dtype))
+        self.bias = Parameter(backend.xp.empty((out_channels,), dtype=dtype)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5.0))
+        if self.bias is not None:
+            fan_in, _ = init.fan_in_and_fan_out(self.weight)
+            bound = 1.0 / math.sqrt(fan_in) if fan_in else 0.0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ShapeError(f"{self._name()}: expected input (N, {self.in_channels}, H, W), got {x.shape}")
+        check_dtype(self._name(), x, self.weight.dtype)
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def _name(self) -> str:
+        return f"Conv2d({self.in_channels} → {self.out_channels}, kernel_size={self.kernel_size})"
+
+    def extra_repr(self) -> str:
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0, 0):
+            text += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        if self.bias is None:
+            text += ", bias=False"
+        return text

@@ -1,0 +1,61 @@
+"""Pooling layers: MaxPool2d, AvgPool2d and AdaptiveAvgPool2d (global average)."""
+from __future__ import annotations
+
+from ..ops import functional as F
+from ..ops.pooling import check_global_output_size, pool_geometry
+from ..tensor import Tensor
+from .module import Module
+
+
+class MaxPool2d(Module):
+    """Max over kernel_size windows, moved by stride (default: kernel_size), over an
+    input padded by ``padding`` that never wins. x: (N, C, H, W) → (N, C, H_out, W_out)."""
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        pool_geometry("MaxPool2d", kernel_size, stride, padding)
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding = padding
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool2d(Module):
+    """Mean over kernel_size windows, moved by stride (default: kernel_size), over a
+    zero-padded input; count_include_pad=False divides by the pixels inside the input
+    only. x: (N, C, H, W) → (N, C, H_out, W_out)."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, count_include_pad: bool = True):
+        super().__init__()
+        pool_geometry("AvgPool2d", kernel_size, stride, padding)
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding = padding
+        self.count_include_pad = count_include_pad
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.count_include_pad)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"count_include_pad={self.count_include_pad}")
+
+
+class AdaptiveAvgPool2d(Module):
+    """Global average pooling, (N, C, H, W) → (N, C, 1, 1); only output_size=1 is supported."""
+
+    def __init__(self, output_size=1):
+        super().__init__()
+        check_global_output_size(output_size)
+        self.output_size = output_size
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
