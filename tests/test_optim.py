@@ -112,6 +112,21 @@ def test_adam_matches_torch(name, options, dtype):
     run_against_torch(lambda ps: ours_cls(ps, **options), lambda ps: theirs_cls(ps, **options), dtype)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_with_beta1_zero_keeps_the_gradient_exactly(dtype):
+    # lerp with weight 1 must give its end point exactly, as PyTorch's does: m_t = g_t.
+    ours, theirs = make_params(dtype)
+    opt, topt = optim.Adam(ours, betas=(0.0, 0.99)), torch.optim.Adam(theirs, betas=(0.0, 0.99))
+    for grads in gradient_sequence(dtype):
+        set_grads(ours, theirs, grads)
+        opt.step()
+        topt.step()
+        for p, tp, g in zip(ours, theirs, grads):
+            if g is not None:
+                np.testing.assert_array_equal(opt.state[p]["exp_avg"], g)
+                np.testing.assert_array_equal(opt.state[p]["exp_avg"], topt.state[tp]["exp_avg"].numpy())
+
+
 def test_adam_defaults_match_torch():
     run_against_torch(optim.Adam, torch.optim.Adam, np.float32)
     run_against_torch(optim.AdamW, torch.optim.AdamW, np.float32)
