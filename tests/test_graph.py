@@ -209,6 +209,15 @@ def test_backward_on_a_non_scalar_needs_an_explicit_gradient():
     np.testing.assert_array_equal(x.grad, np.full((2, 2), 1.0))
 
 
+def test_upstream_gradient_of_another_dtype_is_cast_like_torch():
+    x = leaf([1.0, 2.0], dtype=np.float32)
+    for upstream in (np.array([0.5, 2.0]), cr.tensor([0.5, 2.0], dtype=F64)):
+        x.grad = None
+        cr.exp(x).backward(upstream)
+        assert x.grad.dtype == np.float32
+        np.testing.assert_allclose(x.grad, np.exp(x.data) * [0.5, 2.0], rtol=1e-6)
+
+
 def test_backward_on_a_tensor_that_does_not_require_grad_says_why():
     with pytest.raises(RuntimeError, match="requires_grad"):
         (cr.tensor([1.0, 2.0]) * 2.0).sum().backward()
@@ -351,7 +360,8 @@ def _forward_and_watch(x, weight, bias):
 def test_a_forward_pass_never_backpropagated_leaks_nothing():
     rng = np.random.default_rng(3)
     x = cr.tensor(rng.standard_normal((4, 3)))
-    weight, bias = cr.randn(2, 3, requires_grad=True), cr.zeros(2, requires_grad=True)
+    weight = cr.randn(2, 3, requires_grad=True, generator=rng)
+    bias = cr.zeros(2, requires_grad=True)
     gc.disable()
     try:
         loss, refs = _forward_and_watch(x, weight, bias)
@@ -469,6 +479,31 @@ def test_custom_function_by_hand_and_on_the_graph_agree_with_builtin_ops_and_tor
     for ours, ref in ((y_builtin.data, y_hand), (a2.grad, a.grad), (b2.grad, b.grad),
                       (ta.grad.numpy(), a.grad), (tb.grad.numpy(), b.grad)):
         np.testing.assert_allclose(ours, ref, rtol=1e-14)
+
+
+def test_one_function_object_is_one_node():
+    a, b = leaf([1.0, -1.0]), leaf([-2.0, 2.0])
+    relu = ops.ReLU()
+    y = relu(a)
+    # A second call would overwrite what the first node saved: b's values would
+    # silently drive a's gradient.
+    with pytest.raises(RuntimeError, match=r"ReLU was already called on the graph.*new one"):
+        relu(b)
+    with cr.no_grad(), pytest.raises(RuntimeError, match="already called"):
+        relu(b)
+    (y * 1.0 + cr.relu(b) * 10.0).sum().backward()
+    np.testing.assert_array_equal(a.grad, [1.0, 0.0])
+    np.testing.assert_array_equal(b.grad, [0.0, 10.0])
+
+
+def test_a_function_object_outside_the_graph_can_be_reused():
+    relu = ops.ReLU()
+    with cr.no_grad():
+        assert relu(leaf([1.0, -1.0])).tolist() == [1.0, 0.0]
+        assert relu(leaf([-3.0, 3.0])).tolist() == [0.0, 3.0]
+    assert relu.forward(np.array([-1.0, 5.0])).tolist() == [0.0, 5.0]
+    (dx,) = relu.backward(np.array([2.0, 2.0]))
+    assert dx.tolist() == [0.0, 2.0]
 
 
 def test_custom_function_mixes_with_builtin_ops_in_float32():

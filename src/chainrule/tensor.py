@@ -297,7 +297,9 @@ class Tensor:
                 )
             grad = backend.xp.ones_like(self.data)
         else:
-            grad = grad.data if isinstance(grad, Tensor) else backend.xp.asarray(grad, dtype=self.dtype)
+            # A Tensor of another dtype is cast like an array, as PyTorch does, instead of
+            # failing later in the first op's backward.
+            grad = backend.xp.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
             if grad.shape != self.shape:
                 raise ValueError(f"backward(): grad has shape {grad.shape}, the tensor has shape {self.shape}")
         if self.creator is None:
