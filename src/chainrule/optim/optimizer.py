@@ -33,7 +33,7 @@ class Optimizer:
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[Tensor, dict[str, Any]] = {}
         self._workspace = Workspace(self.scratch_count)
-        if isinstance(params, Tensor) or isinstance(params, dict):
+        if isinstance(params, (Tensor, dict)):
             raise TypeError(
                 f"params must be an iterable of Tensors or of dicts, got a single {type(params).__name__}: "
                 f"wrap it in a list"
