@@ -10,6 +10,7 @@ from . import backend, ops
 from . import data, nn, optim
 from .errors import CheckpointError, DataFormatError, ShapeError
 from .creation import arange, full, ones, rand, randn, tensor, zeros
+from .gradcheck import GradcheckError, GradcheckReport, gradcheck
 from .ops.functional import *  # noqa: F401,F403 - cr.exp, cr.matmul, cr.relu, ...
 from .random import manual_seed
 from .tensor import Function, Tensor, enable_grad, is_grad_enabled, no_grad
