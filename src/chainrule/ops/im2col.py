@@ -3,12 +3,12 @@
 Convolution runs as one matrix product on an "im2col" matrix whose columns are the
 input windows. Its memory layout is chosen for NumPy's speed: channels first and
 the batch axis last, (C, H, W, N). In that layout the pixels one kernel offset
-(i, j) touches form runs of W_out·N contiguous numbers (N with a stride), so both
+(i, j) touches form contiguous runs of W_out·N numbers (N at strides above 1), so
 the im2col copy and its adjoint, col2im, move long runs instead of rows of a few
-pixels — about 5× faster than the same copies in (N, C, H, W) order. Results go
-back to callers as (N, C, H, W) *views* of that memory: the next convolution then
-finds its input already in the order it wants, and elementwise ops in between keep
-it (NumPy ufuncs preserve the memory order of their inputs).
+pixels: 3× and 2× faster than in (N, C, H, W) order (N = 128, 32 channels of 14×14,
+3×3 kernel). Results go back to callers as (N, C, H, W) *views* of that memory: the
+next convolution then finds its input already in the order it wants, and
+elementwise ops in between keep it (NumPy ufuncs preserve their inputs' order).
 """
 from __future__ import annotations
 
