@@ -168,6 +168,31 @@ def test_float32_update_of_float64_like_options_stays_float32():
     assert_same_state(ours, theirs, opt, topt, np.float32)
 
 
+@pytest.mark.parametrize("make", [
+    lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9),
+    lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+    lambda ps: optim.Adam(ps, amsgrad=True),
+    lambda ps: optim.AdamW(ps),
+], ids=["sgd_momentum", "sgd_nesterov_decay", "adam_amsgrad", "adamw"])
+def test_steps_after_the_first_allocate_no_parameter_sized_array(make):
+    tracemalloc = pytest.importorskip("tracemalloc")
+    rng = np.random.default_rng(0)
+    params = [cr.Tensor(rng.standard_normal(shape).astype(np.float32), requires_grad=True)
+              for shape in [(300, 200), (1000,), (50, 300)]]
+    for p in params:
+        p.grad = rng.standard_normal(p.shape).astype(np.float32)
+    opt = make(params)
+    opt.step()  # allocates the state and the scratch space
+    tracemalloc.start()
+    try:
+        for _ in range(3):
+            opt.step()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1000 * 4  # not even one temporary the size of the smallest parameter
+
+
 # -- state dicts -----------------------------------------------------------------
 
 OPTIMIZERS = {
