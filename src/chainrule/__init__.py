@@ -8,7 +8,8 @@
 """
 from . import backend, ops
 from . import data, nn, optim
-from .errors import CheckpointError, DataFormatError, ShapeError
+from .anomaly import detect_anomaly
+from .errors import AnomalyError, CheckpointError, DataFormatError, ShapeError
 from .creation import arange, full, ones, rand, randn, tensor, zeros
 from .gradcheck import GradcheckError, GradcheckReport, gradcheck
 from .ops.functional import *  # noqa: F401,F403 - cr.exp, cr.matmul, cr.relu, ...

@@ -19,3 +19,19 @@ class DataFormatError(ValueError):
 
 class CheckpointError(ValueError):
     """A checkpoint file is truncated, corrupt, unsafe, or does not fit the model."""
+
+
+class AnomalyError(FloatingPointError):
+    """Under ``detect_anomaly()``: an op's forward output or backward gradient holds NaN or ±inf.
+
+    The message names the op, its input shapes and the user's line that called it;
+    ``op`` (the Function's name), ``phase`` ("forward" or "backward") and ``source``
+    ("file:line", or None when no caller outside chainrule was found) say the same
+    to a program.
+    """
+
+    def __init__(self, message: str, op: str, phase: str, source: str | None):
+        super().__init__(message)
+        self.op = op
+        self.phase = phase
+        self.source = source
