@@ -1,0 +1,138 @@
+"""The ``chainrule`` command.
+
+    chainrule check FILE.py:NAME --shape 4,8 [8 ...]     gradient-check a Function or Module
+
+Each subcommand is an ``add_<name>_command(subcommands)`` function, listed in
+COMMANDS, that declares its arguments and sets ``handler``: a function from the
+parsed arguments to an exit status. ``main`` only parses and dispatches; a handler
+raises :class:`UsageError` for a mistake on the command line (exit status 2).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import pathlib
+import sys
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .gradcheck import gradcheck
+from .gradcheck.check import MODES
+from .tensor import Function
+
+
+class UsageError(Exception):
+    """A command-line mistake; the message says what to do instead."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``chainrule`` with ``argv`` (default: the process arguments); returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except UsageError as error:
+        print(f"chainrule {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chainrule", description="Neural networks whose every backward pass is written by hand.")
+    subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add_command in COMMANDS:
+        add_command(subcommands)
+    return parser
+
+
+# -- check -------------------------------------------------------------------------
+def add_check_command(subcommands) -> None:
+    check = subcommands.add_parser(
+        "check", help="gradient-check a Function, a function of Tensors or a Module from a Python file",
+        description="Gradient-check NAME from FILE.py at random inputs of the given shapes and print the "
+                    "report. Exit status 0 when every gradient passes, 1 when one fails.")
+    check.add_argument("target", metavar="FILE.py:NAME",
+                       help="a Function subclass or instance, a function of Tensors, a Module instance, "
+                            "or a Module class that takes no constructor arguments")
+    check.add_argument("--shape", nargs="+", type=parse_shape, required=True, metavar="D1,D2",
+                       help="the shape of each input, in order (e.g. --shape 4,8 8); 'scalar' for ()")
+    check.add_argument("--dtype", choices=("float64", "float32"),
+                       help="input dtype (default: a Module's parameter dtype, else float64)")
+    check.add_argument("--positive", action="store_true",
+                       help="draw inputs uniformly from [0.5, 2) instead of N(0, 1) (for log, sqrt, ...)")
+    check.add_argument("--seed", type=int, default=0, help="seeds the inputs and the check")
+    check.add_argument("--mode", choices=MODES, default="auto", help="full, fast, or auto (by input size)")
+    check.add_argument("--rtol", type=float, help="relative tolerance (default by dtype)")
+    check.add_argument("--atol", type=float, help="absolute tolerance (default by dtype and gradient scale)")
+    check.add_argument("--keep-kinks", action="store_true",
+                       help="do not move inputs off kinks; accept subgradients there instead")
+    check.set_defaults(handler=run_check)
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    """'4,8' → (4, 8); '5' → (5,); 'scalar' → ()."""
+    if text == "scalar":
+        return ()
+    try:
+        shape = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a shape like 4,8") from None
+    if any(n < 0 for n in shape):
+        raise argparse.ArgumentTypeError(f"{text!r} has a negative dimension")
+    return shape
+
+
+def run_check(args: argparse.Namespace) -> int:
+    target = load_target(args.target)
+    rng = np.random.default_rng(args.seed)
+    draw = (lambda shape: rng.uniform(0.5, 2.0, shape)) if args.positive else rng.standard_normal
+    dtype = args.dtype or _parameter_dtype(target) or "float64"
+    inputs = [np.asarray(draw(shape)).astype(dtype) for shape in args.shape]
+    report = gradcheck(target, inputs, seed=args.seed, mode=args.mode, rtol=args.rtol, atol=args.atol,
+                       raise_on_fail=False, move_kinks=not args.keep_kinks)
+    print(report)
+    return 0 if report.passed else 1
+
+
+def _parameter_dtype(target):
+    """The dtype of a Module's first parameter (inputs must match it), or None."""
+    parameters = getattr(target, "parameters", None)
+    if not callable(parameters):
+        return None
+    first = next(iter(parameters()), None)
+    return None if first is None else first.dtype
+
+
+def load_target(spec: str):
+    """The object NAME from FILE.py; a Module class (not a Function class) is instantiated."""
+    path_text, _, name = spec.rpartition(":")
+    if not path_text or not name:
+        raise UsageError(f"expected FILE.py:NAME, got {spec!r}")
+    path = pathlib.Path(path_text)
+    if not path.is_file():
+        raise UsageError(f"no such file: {path}")
+    module_spec = importlib.util.spec_from_file_location(f"_chainrule_check_{path.stem}", path)
+    module = importlib.util.module_from_spec(module_spec)
+    sys.path.insert(0, str(path.resolve().parent))
+    try:
+        module_spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(path.resolve().parent))
+    if not hasattr(module, name):
+        raise UsageError(f"{path} defines no {name!r}")
+    target = getattr(module, name)
+    if isinstance(target, type) and not issubclass(target, Function):
+        try:
+            target = target()
+        except TypeError as error:
+            raise UsageError(f"{name} needs constructor arguments ({error}); define an instance in {path} "
+                             f"and check that instead") from None
+    return target
+
+
+COMMANDS: list[Callable] = [add_check_command]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
