@@ -16,6 +16,8 @@ from .registry import register
 
 @register("relu")
 class ReLU(Function):
+    formula = "dx = dy·[x > 0]"
+
     def forward(self, x):
         self.y = backend.xp.maximum(x, 0)
         return self.y
@@ -28,6 +30,8 @@ class ReLU(Function):
 @register("leaky_relu")
 class LeakyReLU(Function):
     """y = x for x > 0, negative_slope·x otherwise."""
+
+    formula = "dx = dy·[x > 0] + a·dy·[x ≤ 0]"
 
     def __init__(self, negative_slope: float = 0.01):
         self.slope = float(negative_slope)
@@ -45,6 +49,8 @@ class LeakyReLU(Function):
 class Sigmoid(Function):
     """y = 1 / (1 + e⁻ˣ), through e^(−|x|) so that no exp overflows for large |x|."""
 
+    formula = "dx = dy·y·(1 − y)"
+
     def forward(self, x):
         xp = backend.xp
         e = xp.exp(-xp.abs(x))
@@ -60,6 +66,8 @@ class Sigmoid(Function):
 
 @register("tanh")
 class Tanh(Function):
+    formula = "dx = dy·(1 − y²)"
+
     def forward(self, x):
         self.y = backend.xp.tanh(x)
         return self.y
@@ -106,6 +114,8 @@ class GELU(Function):
     ``"tanh"`` uses ½(1 + tanh(√(2/π)(x + 0.044715x³))), as PyTorch's option.
     """
 
+    formula = "dx = dy·(Φ(x) + x·φ(x))"
+
     def __init__(self, approximate: str = "none"):
         if approximate not in ("none", "tanh"):
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
@@ -136,6 +146,8 @@ class Softplus(Function):
     """y = log(1 + e^(βx))/β, and y = x where βx > threshold (PyTorch semantics:
     there the two agree to float precision and the exp would overflow)."""
 
+    formula = "dx = dy·σ(βx)"
+
     def __init__(self, beta: float = 1.0, threshold: float = 20.0):
         self.beta = float(beta)
         self.threshold = float(threshold)
@@ -158,6 +170,8 @@ class Softplus(Function):
 class Softmax(Function):
     """y = e^(x − m) / Σ_axis e^(x − m), m the max over the axis (no overflow)."""
 
+    formula = "dx = y·(dy − Σ_axis dy·y)"
+
     def __init__(self, axis=-1):
         self.axis = axis
 
@@ -178,6 +192,8 @@ class Softmax(Function):
 @register("log_softmax")
 class LogSoftmax(Function):
     """y = (x − m) − log Σ_axis e^(x − m), m the max over the axis (no overflow)."""
+
+    formula = "dx = dy − softmax(x)·Σ_axis dy"
 
     def __init__(self, axis=-1):
         self.axis = axis

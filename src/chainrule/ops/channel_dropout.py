@@ -22,6 +22,8 @@ class Dropout2d(Function):
     float32 and float64 inputs get the same mask from the same seed). p = 1 drops all.
     """
 
+    formula = "dx = dy·m[n, c]/(1 − p)"
+
     def __init__(self, p: float, generator: numpy.random.Generator):
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"dropout2d: p must be in [0, 1], got {p}")

@@ -23,6 +23,8 @@ class Conv2d(Function):
     → y: (N, C_out, H_out, W_out), H_out = ⌊(H + 2·pad_h − d_h·(kH − 1) − 1) / s_h⌋ + 1.
     """
 
+    formula = "dx = col2im(wᵀ·dY), dw = dY·im2col(x)ᵀ, db = Σ_{n,p,q} dy"
+
     def __init__(self, stride=1, padding=0, dilation=1, groups: int = 1):
         self.stride = pair(stride, "conv2d", "stride", 1)
         self.padding = pair(padding, "conv2d", "padding", 0)

@@ -10,12 +10,18 @@ import numpy
 from .. import backend
 from ..broadcast import sum_to
 from ..tensor import Function
+from .dtypes import check_same_dtype
 from .registry import register
 
 
 @register("add")
 class Add(Function):
+    formula = "da = dy, db = dy"
+
+    broadcasts = True
+
     def forward(self, a, b):
+        check_same_dtype("add", a, b)
         self.shapes = a.shape, b.shape
         return a + b
 
@@ -27,7 +33,12 @@ class Add(Function):
 
 @register("sub")
 class Sub(Function):
+    formula = "da = dy, db = −dy"
+
+    broadcasts = True
+
     def forward(self, a, b):
+        check_same_dtype("sub", a, b)
         self.shapes = a.shape, b.shape
         return a - b
 
@@ -39,7 +50,12 @@ class Sub(Function):
 
 @register("mul")
 class Mul(Function):
+    formula = "da = dy·b, db = dy·a"
+
+    broadcasts = True
+
     def forward(self, a, b):
+        check_same_dtype("mul", a, b)
         self.a, self.b = a, b
         return a * b
 
@@ -53,7 +69,12 @@ class Mul(Function):
 
 @register("div")
 class Div(Function):
+    formula = "da = dy/b, db = −dy·a/b²"
+
+    broadcasts = True
+
     def forward(self, a, b):
+        check_same_dtype("div", a, b)
         self.a, self.b = a, b
         return a / b
 
@@ -67,6 +88,8 @@ class Div(Function):
 
 @register("neg")
 class Neg(Function):
+    formula = "da = −dy"
+
     def forward(self, a):
         return -a
 
@@ -79,7 +102,12 @@ class Neg(Function):
 class Pow(Function):
     """Tensor exponent: y = a ** b, both differentiable."""
 
+    formula = "da = dy·b·a^(b−1), db = dy·y·ln a"
+
+    broadcasts = True
+
     def forward(self, a, b):
+        check_same_dtype("pow", a, b)
         self.a, self.b = a, b
         self.y = a**b
         return self.y
@@ -103,6 +131,8 @@ class Pow(Function):
 class PowScalar(Function):
     """Constant exponent: y = a ** p for a Python number p."""
 
+    formula = "da = dy·p·a^(p−1)"
+
     def __init__(self, exponent: float):
         self.exponent = exponent
 
@@ -118,6 +148,8 @@ class PowScalar(Function):
 
 @register("exp")
 class Exp(Function):
+    formula = "da = dy·y"
+
     def forward(self, a):
         self.y = backend.xp.exp(a)
         return self.y
@@ -129,6 +161,8 @@ class Exp(Function):
 
 @register("log")
 class Log(Function):
+    formula = "da = dy/a"
+
     def forward(self, a):
         self.a = a
         return backend.xp.log(a)
@@ -140,6 +174,8 @@ class Log(Function):
 
 @register("sqrt")
 class Sqrt(Function):
+    formula = "da = dy/(2y)"
+
     def forward(self, a):
         self.y = backend.xp.sqrt(a)
         return self.y
@@ -151,6 +187,8 @@ class Sqrt(Function):
 
 @register("abs")
 class Abs(Function):
+    formula = "da = dy·sign(a)"
+
     def forward(self, a):
         self.a = a
         return backend.xp.abs(a)
@@ -162,7 +200,12 @@ class Abs(Function):
 
 @register("maximum")
 class Maximum(Function):
+    formula = "da = dy·([a > b] + ½[a = b]), db = dy·([b > a] + ½[a = b])"
+
+    broadcasts = True
+
     def forward(self, a, b):
+        check_same_dtype("maximum", a, b)
         self.a, self.b = a, b
         return backend.xp.maximum(a, b)
 
@@ -174,7 +217,12 @@ class Maximum(Function):
 
 @register("minimum")
 class Minimum(Function):
+    formula = "da = dy·([a < b] + ½[a = b]), db = dy·([b < a] + ½[a = b])"
+
+    broadcasts = True
+
     def forward(self, a, b):
+        check_same_dtype("minimum", a, b)
         self.a, self.b = a, b
         return backend.xp.minimum(a, b)
 
@@ -196,7 +244,12 @@ def _split_by_winner(dy, a, b, a_wins, b_wins):
 class Where(Function):
     """y = a where condition else b. The condition (bool) takes no gradient."""
 
+    formula = "da = dy·[condition], db = dy·[not condition]"
+
+    broadcasts = True
+
     def forward(self, condition, a, b):
+        check_same_dtype("where", a, b)
         self.condition = condition.astype(bool, copy=False)
         self.shapes = a.shape, b.shape
         return backend.xp.where(self.condition, a, b)
@@ -213,6 +266,8 @@ class Where(Function):
 @register("clip")
 class Clip(Function):
     """y = min(max(a, low), high); either bound may be None."""
+
+    formula = "da = dy·[low ≤ a ≤ high]"
 
     def __init__(self, low=None, high=None):
         if low is None and high is None:
@@ -236,6 +291,8 @@ class Clip(Function):
 @register("cast")
 class Cast(Function):
     """Change the floating dtype: y = a.astype(dtype)."""
+
+    formula = "da = dy cast back to a's dtype"
 
     def __init__(self, dtype):
         self.dtype = numpy.dtype(dtype)

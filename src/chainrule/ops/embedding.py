@@ -16,6 +16,8 @@ class Embedding(Function):
     indices: I (integers in [0, V)), weight: (V, D) → y: (*I, D).
     """
 
+    formula = "dweight[r] = Σ dy[p] over the positions p where indices[p] = r"
+
     def forward(self, indices, weight):
         if weight.ndim != 2:
             raise ShapeError(f"embedding: expected weight (num_embeddings, embedding_dim), got {weight.shape}")

@@ -14,6 +14,8 @@ class MatMul(Function):
     1-D operands' axes dropped, as ``numpy.matmul``.
     """
 
+    formula = "da = dy·bᵀ, db = aᵀ·dy"
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return a @ b

@@ -60,6 +60,8 @@ class BatchNorm(Function):
     normalises with ``running_mean`` and ``running_var``.
     """
 
+    formula = "dx = s·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·γ and s = 1/√(σ² + ε), dγ = Σ dy·x̂, dβ = Σ dy"
+
     def __init__(self, running_mean=None, running_var=None, training: bool = True,
                  momentum: float = 0.1, eps: float = 1e-5):
         if (running_mean is None) != (running_var is None):
@@ -122,6 +124,8 @@ class LayerNorm(Function):
 
     x: (*, *normalized_shape), weight and bias: normalized_shape → y: the shape of x.
     """
+
+    formula = "dx = s·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·γ and s = 1/√(σ² + ε), dγ = Σ dy·x̂, dβ = Σ dy"
 
     def __init__(self, normalized_shape: tuple, eps: float = 1e-5):
         self.normalized_shape = tuple(normalized_shape)

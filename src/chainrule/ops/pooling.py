@@ -69,6 +69,8 @@ class MaxPool2d(_Pool2d):
     x: (N, C, H, W) → y: (N, C, H_out, W_out), H_out = ⌊(H + 2·pad_h − kH) / s_h⌋ + 1.
     """
 
+    formula = "dx = dy routed to the argmax of each window"
+
     def forward(self, x):
         xp = backend.xp
         padded = pad_spatial(x, self.padding, -numpy.inf)
@@ -113,6 +115,8 @@ class AvgPool2d(_Pool2d):
     x: (N, C, H, W) → y: (N, C, H_out, W_out), H_out = ⌊(H + 2·pad_h − kH) / s_h⌋ + 1.
     """
 
+    formula = "dx = dy/m spread over each window of m pixels"
+
     def __init__(self, kernel_size, stride=None, padding=0, count_include_pad: bool = True):
         super().__init__(kernel_size, stride, padding)
         self.count_include_pad = count_include_pad
@@ -151,6 +155,8 @@ class AdaptiveAvgPool2d(Function):
 
     Only output_size 1 (or (1, 1)) is supported. x: (N, C, H, W) → y: (N, C, 1, 1).
     """
+
+    formula = "dx = dy/(H·W) at every pixel"
 
     def __init__(self, output_size=1):
         check_global_output_size(output_size)

@@ -72,6 +72,8 @@ class _Reduction(Function):
 
 @register("sum")
 class Sum(_Reduction):
+    formula = "dx = dy broadcast over the summed axes"
+
     def forward(self, x):
         return x.sum(axis=self._axes(x), keepdims=self.keepdims)
 
@@ -82,6 +84,8 @@ class Sum(_Reduction):
 
 @register("mean")
 class Mean(_Reduction):
+    formula = "dx = dy/n broadcast over the averaged axes"
+
     def forward(self, x):
         axes = self._axes(x)
         self.count = self._count()
@@ -96,6 +100,8 @@ class Mean(_Reduction):
 class _Extremum(_Reduction):
     """max or min over axes. Every element equal to the result shares the gradient
     evenly (as ``torch.amax``/``torch.amin``): a tie of k elements gives each dy/k."""
+
+    formula = "dx = dy·[x = y] / #{x = y}"
 
     def forward(self, x):
         axes = self._axes(x)
@@ -130,6 +136,8 @@ class LogSumExp(_Reduction):
     """y = log Σ_axes exp(x), computed as m + log Σ exp(x − m) with m the max, so
     large inputs do not overflow. An empty or all −∞ slice gives −∞, as PyTorch."""
 
+    formula = "dx = dy·softmax(x)"
+
     def forward(self, x):
         xp = backend.xp
         axes = self._axes(x)
@@ -156,6 +164,8 @@ class Var(_Reduction):
     variance; ``correction=0`` the population variance (NumPy's default ``ddof=0``).
     When n ≤ correction the divisor is 0 and the result inf or nan, as in PyTorch.
     """
+
+    formula = "dx = dy·2(x − μ)/(n − c)"
 
     def __init__(self, axis=None, keepdims: bool = False, correction: float = 1):
         super().__init__(axis, keepdims)

@@ -21,6 +21,8 @@ class Dropout(Function):
     With p = 1 every element is dropped.
     """
 
+    formula = "dx = dy·m/(1 − p)"
+
     def __init__(self, p: float, generator: numpy.random.Generator):
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"dropout: p must be in [0, 1], got {p}")

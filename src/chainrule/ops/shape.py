@@ -18,6 +18,8 @@ from .registry import register
 class Reshape(Function):
     """x: S → y: shape (one entry may be -1), same number of elements."""
 
+    formula = "dx = dy reshaped to x's shape"
+
     def __init__(self, shape: tuple):
         self.shape = tuple(shape)
 
@@ -33,6 +35,8 @@ class Reshape(Function):
 @register("permute")
 class Permute(Function):
     """x: (d_0, …, d_k) → y: (d_axes[0], …, d_axes[k]); axes=None reverses them."""
+
+    formula = "dx = permute(dy, p⁻¹)"
 
     def __init__(self, axes=None):
         self.axes = None if axes is None else tuple(axes)
@@ -54,6 +58,8 @@ class Permute(Function):
 @register("broadcast_to")
 class BroadcastTo(Function):
     """x: S → y: shape, where S broadcasts to shape by NumPy's rules (a read-only view)."""
+
+    formula = "dx = dy summed over the broadcast axes"
 
     def __init__(self, shape: tuple):
         self.shape = tuple(shape)
@@ -100,6 +106,8 @@ class GetItem(Function):
     x: S → y: the shape NumPy gives x[index].
     """
 
+    formula = "dx = zeros with dx[index] += dy"
+
     def __init__(self, index):
         self.index = as_array_index(index)
         self.accumulate = _selects_by_integer_array(self.index)
@@ -124,6 +132,8 @@ class Concatenate(Function):
 
     xs[i]: (d_0, …, n_i, …, d_k), equal except along ``axis`` → y: (d_0, …, Σ n_i, …, d_k)
     """
+
+    formula = "dxᵢ = the slice of dy where xᵢ sits"
 
     def __init__(self, axis: int = 0):
         self.axis = axis
@@ -160,6 +170,8 @@ class Concatenate(Function):
 class Stack(Function):
     """Join same-shaped arrays along a new axis. xs[i]: S → y: S with len(xs) inserted at ``axis``."""
 
+    formula = "dxᵢ = dy[…, i, …]"
+
     def __init__(self, axis: int = 0):
         self.axis = axis
 
@@ -188,6 +200,8 @@ class Pad(Function):
     (every side of every axis), one (before, after) pair for all axes, or one pair
     per axis. x: (n_0, …, n_k) → y: (b_0 + n_0 + a_0, …, b_k + n_k + a_k)
     """
+
+    formula = "dx = dy with the padding cut off"
 
     def __init__(self, pad_width, value: float = 0.0):
         self.pad_width = pad_width

@@ -1,0 +1,75 @@
+"""What a Function keeps for its backward pass, and how many bytes that holds.
+
+Definition (used by the trace and documented in the README): the arrays saved for
+backward are the arrays found in the Function's ``__dict__`` right after ``forward``,
+directly or inside a tuple or list. Each is charged for the whole buffer it keeps
+alive — the base array at the end of its ``.base`` chain — and each buffer is
+counted once, however many saved arrays view it. A buffer that is also the memory of
+one of the op's inputs (a layer's input ``x``, its weight ``W``) or of its output
+(ReLU keeps ``y``) is still counted, because the graph keeps it alive, and is
+reported as shared with that input or output.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .. import backend
+
+
+def root_buffer(array):
+    """The array that owns the memory ``array`` views (``array`` itself if it owns it)."""
+    while isinstance(array.base, backend.xp.ndarray):
+        array = array.base
+    return array
+
+
+def saved_arrays(fn) -> list[tuple[str, object]]:
+    """(attribute name, array) for every array in ``fn.__dict__``, looking one level into
+    tuples and lists (``name[i]``)."""
+    found = []
+    for name, value in vars(fn).items():
+        if isinstance(value, backend.xp.ndarray):
+            found.append((name, value))
+        elif isinstance(value, (tuple, list)):
+            found.extend((f"{name}[{i}]", item) for i, item in enumerate(value)
+                         if isinstance(item, backend.xp.ndarray))
+    return found
+
+
+@dataclass
+class SavedMemory:
+    """The buffers one node keeps for backward.
+
+    buffers: id of each distinct root buffer → its bytes. names: the attributes that
+    hold saved arrays. shared_with_inputs / shared_with_output: bytes of the buffers
+    that are also an input's or the output's memory. leaf_buffers: ids of the buffers
+    that belong to leaf inputs (parameters, data), which exist whether or not a graph
+    is recorded.
+    """
+
+    buffers: dict = field(default_factory=dict)
+    names: list = field(default_factory=list)
+    shared_with_inputs: int = 0
+    shared_with_output: int = 0
+    leaf_buffers: frozenset = frozenset()
+
+    @property
+    def nbytes(self) -> int:
+        return sum(self.buffers.values())
+
+
+def measure_saved(fn, inputs, output) -> SavedMemory:
+    """The :class:`SavedMemory` of ``fn`` right after its forward on Tensors ``inputs``
+    gave Tensor ``output``."""
+    memory = SavedMemory()
+    for name, array in saved_arrays(fn):
+        memory.names.append(name)
+        root = root_buffer(array)
+        memory.buffers[id(root)] = root.nbytes
+    input_roots = {id(root_buffer(t.data)): t for t in inputs}
+    memory.shared_with_inputs = sum(n for key, n in memory.buffers.items() if key in input_roots)
+    output_root = id(root_buffer(output.data))
+    memory.shared_with_output = memory.buffers.get(output_root, 0)
+    memory.leaf_buffers = frozenset(key for key in memory.buffers
+                                    if key in input_roots and input_roots[key].creator is None)
+    return memory
