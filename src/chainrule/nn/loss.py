@@ -4,7 +4,6 @@ from __future__ import annotations
 from ..errors import ShapeError
 from ..ops import functional as F
 from ..ops.fused import REDUCTIONS
-from ..ops.losses import check_class_labels
 from ..tensor import Tensor
 from .module import Module
 
@@ -50,7 +49,6 @@ class CrossEntropyLoss(_Loss):
             raise ShapeError(
                 f"CrossEntropyLoss: expected logits (N, C) and labels (N,), got {logits.shape} and {labels.shape}"
             )
-        check_class_labels("CrossEntropyLoss", labels.data, logits.shape[1])
         return F.softmax_cross_entropy(logits, labels, self.reduction, self.label_smoothing)
 
     def extra_repr(self) -> str:

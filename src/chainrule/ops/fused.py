@@ -8,6 +8,8 @@ from __future__ import annotations
 from .. import backend
 from ..errors import ShapeError
 from ..tensor import Function
+from .dtypes import check_same_dtype
+from .labels import check_class_labels
 from .registry import register
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -26,9 +28,14 @@ class Linear(Function):
     x: (..., D_in), W: (D_out, D_in), b: (D_out,) or absent → y: (..., D_out)
     """
 
+    formula = "dx = dy·W, dW = dyᵀ·x, db = Σ_batch dy"
+
     def forward(self, x, W, b=None):
         if x.shape[-1:] != W.shape[1:] or W.ndim != 2:
             raise ShapeError(f"linear: expected x (..., {W.shape[-1]}) for W {W.shape}, got x {x.shape}")
+        if b is not None and b.shape != W.shape[:1]:
+            raise ShapeError(f"linear: expected bias ({W.shape[0]},) for W {W.shape}, got bias {b.shape}")
+        check_same_dtype("linear", x, W, *(() if b is None else (b,)))
         self.has_bias = b is not None
         self.x_shape = x.shape
         self.W = W
@@ -61,6 +68,8 @@ class SoftmaxCrossEntropy(Function):
     distribution is q = (1 − ε)·onehot + ε/C, as in PyTorch.
     """
 
+    formula = "dlogits = (softmax(logits) − onehot(labels))·dy / N"
+
     def __init__(self, reduction: str = "mean", label_smoothing: float = 0.0):
         self.reduction = _check_reduction("softmax_cross_entropy", reduction)
         if not 0.0 <= label_smoothing <= 1.0:
@@ -73,8 +82,7 @@ class SoftmaxCrossEntropy(Function):
             raise ShapeError(
                 f"softmax_cross_entropy: expected logits (N, C) and labels (N,), got {logits.shape} and {labels.shape}"
             )
-        if labels.dtype.kind not in "iu":
-            raise TypeError(f"softmax_cross_entropy: labels must be integers, got dtype {labels.dtype}")
+        check_class_labels("softmax_cross_entropy", labels, logits.shape[1])
         n, c = logits.shape
         shifted = logits - logits.max(axis=1, keepdims=True)
         log_p = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
@@ -111,12 +119,15 @@ class SoftmaxCrossEntropy(Function):
 class MSE(Function):
     """Mean squared error. pred: S, target: S → () for "mean"/"sum", S for "none"."""
 
+    formula = "dpred = 2(pred − target)·dy / n, dtarget = −2(pred − target)·dy / n"
+
     def __init__(self, reduction: str = "mean"):
         self.reduction = _check_reduction("mse", reduction)
 
     def forward(self, pred, target):
         if pred.shape != target.shape:
             raise ShapeError(f"mse: pred and target must have the same shape, got {pred.shape} and {target.shape}")
+        check_same_dtype("mse", pred, target)
         self.diff = pred - target
         squared = self.diff * self.diff
         if self.reduction == "mean":

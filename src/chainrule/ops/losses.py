@@ -1,40 +1,14 @@
 """Fused losses on log-probabilities and on logits, each one Function with one
-hand-derived backward; and the class-label check every classification loss runs.
+hand-derived backward.
 """
 from __future__ import annotations
-
-import numpy
 
 from .. import backend
 from ..errors import ShapeError
 from ..tensor import Function
 from .fused import _check_reduction
+from .labels import check_class_labels
 from .registry import register
-
-
-def check_class_labels(op: str, labels, num_classes: int) -> None:
-    """Raise unless ``labels`` are integers in [0, num_classes).
-
-    The error names the first offending label and its position, so that a bad
-    batch is found without a debugger.
-    """
-    if labels.dtype.kind not in "iu":
-        values = backend.to_numpy(labels).reshape(-1)
-        if values.dtype.kind == "f":
-            fractional = numpy.flatnonzero(values != numpy.round(values))
-            position = int(fractional[0]) if fractional.size else 0
-        else:
-            position = 0
-        example = f" ({values[position].item()} at position {position})" if values.size else ""
-        raise TypeError(f"{op}: class labels must be integers, got dtype {labels.dtype}{example}")
-    if labels.size == 0 or (labels.min() >= 0 and labels.max() < num_classes):
-        return
-    values = backend.to_numpy(labels).reshape(-1)
-    position = int(numpy.flatnonzero((values < 0) | (values >= num_classes))[0])
-    raise ValueError(
-        f"{op}: class label {values[position]} at position {position} is out of range "
-        f"for {num_classes} classes (expected 0 ≤ label < {num_classes})"
-    )
 
 
 def _reduce(loss, reduction: str):
@@ -59,6 +33,8 @@ class NLLLoss(Function):
     log_probs: (N, C) floating, labels: (N,) integers in [0, C) → loss: () for
     reduction "mean"/"sum", (N,) for "none". L_i = −log_probs[i, labels_i].
     """
+
+    formula = "dlog_probs = −onehot(labels)·dy / N"
 
     def __init__(self, reduction: str = "mean"):
         self.reduction = _check_reduction("nll_loss", reduction)
@@ -92,6 +68,8 @@ class BinaryCrossEntropyWithLogits(Function):
     L = −t·log σ(z) − (1 − t)·log(1 − σ(z)) = max(z, 0) − z·t + log(1 + e^(−|z|)),
     which never exponentiates a large positive number.
     """
+
+    formula = "dlogits = (σ(logits) − targets)·dy / n, dtargets = −logits·dy / n"
 
     def __init__(self, reduction: str = "mean"):
         self.reduction = _check_reduction("binary_cross_entropy_with_logits", reduction)
