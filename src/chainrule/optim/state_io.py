@@ -6,12 +6,12 @@ The flat form, one array per key (``prefix`` is prepended to every key)::
                               an array as it is (buffers: the parameter's dtype), or an
                               int counter (``step``) as a 0-d int64 array
     param_groups.<g>.<option> option of group ``g``: a bool, int, float or str as a 0-d
-                              array (bool, int64, float64, unicode); a tuple of numbers
-                              (``betas``) or the list ``params`` as a 1-d array
+                              array (bool, int64, float64, unicode); a tuple (or list) of
+                              numbers (``betas``) or the list ``params`` as a 1-d array
 
 Reading it back, a 0-d integer array under ``state`` becomes a Python int, and under
 ``param_groups`` a 0-d array becomes its Python value, ``params`` a list of ints and
-any other 1-d array a tuple. Every Python float survives exactly (float64 holds it),
+any other 1-d array a tuple (so a list of numbers comes back as a tuple). Every Python float survives exactly (float64 holds it),
 so ``unflatten_state(flatten_state(sd))`` equals ``sd`` and training resumes
 bit-identically::
 
@@ -105,7 +105,7 @@ def _option_to_array(option: str, value) -> numpy.ndarray:
         return numpy.array(value, dtype=numpy.str_)
     if option == "params":
         return numpy.array(value, dtype=numpy.int64)
-    if isinstance(value, tuple) and all(isinstance(item, (int, float)) and not isinstance(item, bool) for item in value):
+    if isinstance(value, (tuple, list)) and all(isinstance(item, (int, float)) and not isinstance(item, bool) for item in value):
         return numpy.array(value, dtype=numpy.float64 if any(isinstance(item, float) for item in value) else numpy.int64)
     raise TypeError(
         f"option {option!r} = {value!r} does not flatten: options must be bools, numbers, strings "
