@@ -1,4 +1,5 @@
-"""Convolution and pooling speed: chainrule against torch.nn.functional on this CPU.
+"""Convolution and pooling speed: chainrule against torch.nn.functional on this CPU,
+op by op and for a whole training step of a small MNIST CNN.
 
     python benchmarks/conv_ops.py [--reps 15] [--threads N]
 
@@ -115,6 +116,40 @@ def best_ms(functions: dict, reps: int) -> dict:
     return {label: 1e3 * min(t) for label, t in times.items()}
 
 
+def cnn_step_runners(batch: int = 128) -> dict:
+    """One training step (forward, cross-entropy, backward) of a small MNIST CNN, and
+    its evaluation forward pass, in both libraries with the same weights."""
+    def layers(nn):
+        return [nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                nn.Flatten(), nn.Linear(64 * 7 * 7, 10)]
+
+    ours, theirs = cr.nn.Sequential(*layers(cr.nn)), torch.nn.Sequential(*layers(torch.nn))
+    theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+    x = rng.standard_normal((batch, 1, 28, 28), dtype=np.float32)
+    labels = rng.integers(0, 10, batch)
+    torch_x, torch_labels = torch.from_numpy(x), torch.from_numpy(labels)
+    loss, torch_loss = cr.nn.CrossEntropyLoss(), torch.nn.CrossEntropyLoss()
+
+    def ours_forward():
+        with cr.no_grad():
+            ours(cr.Tensor(x))
+
+    def torch_forward():
+        with torch.no_grad():
+            theirs(torch_x)
+
+    def ours_step():
+        ours.zero_grad()
+        loss(ours(cr.Tensor(x)), labels).backward()
+
+    def torch_step():
+        theirs.zero_grad()
+        torch_loss(theirs(torch_x), torch_labels).backward()
+
+    return {"fwd": ours_forward, "fwd torch": torch_forward, "f+b": ours_step, "f+b torch": torch_step}
+
+
 def main() -> None:
     print(f"float32, {args.threads} threads for OpenBLAS and PyTorch {torch.__version__}, "
           f"NumPy {np.__version__}, best of {args.reps}; times in ms; ratio = chainrule chain / torch")
@@ -127,6 +162,10 @@ def main() -> None:
         print(f"{name:30} {ms['fwd nchw']:9.2f} {ms['fwd chain']:9.2f} {ms['fwd torch']:9.2f} "
               f"{ms['fwd chain'] / ms['fwd torch']:6.2f} │ {ms['f+b nchw']:9.2f} {ms['f+b chain']:9.2f} "
               f"{ms['f+b torch']:9.2f} {ms['f+b chain'] / ms['f+b torch']:6.2f}")
+    ms = best_ms(cnn_step_runners(), args.reps)
+    print(f"\nMNIST CNN (conv 1→32, relu, pool, conv 32→64, relu, pool, linear), N=128: "
+          f"eval forward {ms['fwd']:.1f} vs torch {ms['fwd torch']:.1f} ms ({ms['fwd'] / ms['fwd torch']:.2f}×), "
+          f"training step {ms['f+b']:.1f} vs torch {ms['f+b torch']:.1f} ms ({ms['f+b'] / ms['f+b torch']:.2f}×)")
 
 
 if __name__ == "__main__":
