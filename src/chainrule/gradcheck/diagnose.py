@@ -21,7 +21,7 @@ import numpy as np
 
 from ..broadcast import sum_to
 from .compare import Comparison
-from .report import KINK, NOISE, SUBGRADIENT, Diagnosis
+from .report import KINK, MISMATCH, NOISE, SUBGRADIENT, Diagnosis
 
 OUTLIER_SHARE = 1 / 50
 _EXCUSED = (KINK, SUBGRADIENT, NOISE)
@@ -38,10 +38,22 @@ class Evidence:
     comparison: Comparison
     shape_diagnoses: list[Diagnosis]
 
-    def agree(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    def agree(self, a: np.ndarray, b: np.ndarray, slack: np.ndarray | float = 0.0) -> np.ndarray:
         c = self.comparison
         with np.errstate(invalid="ignore"):
-            return np.abs(a - b) <= c.atol + c.rtol * np.maximum(np.abs(a), np.abs(b))
+            return np.abs(a - b) <= c.atol + slack + c.rtol * np.maximum(np.abs(a), np.abs(b))
+
+    def slack(self) -> np.ndarray:
+        """The numerical noise measured at each element (0 where it was not measured)."""
+        noise = np.zeros(self.x.size)
+        for flat, value in self.comparison.noise.items():
+            noise[flat] = value
+        return noise.reshape(self.x.shape)
+
+    def mismatched(self) -> np.ndarray:
+        mask = np.zeros(self.x.size, dtype=bool)
+        mask[[flat for flat, verdict in self.comparison.verdicts.items() if verdict == MISMATCH]] = True
+        return mask.reshape(self.x.shape)
 
     def usable(self) -> np.ndarray:
         """Elements with a finite numerical estimate that no kink or noise excuses."""
@@ -54,7 +66,7 @@ class Evidence:
     def holds(self, a: np.ndarray, candidate: np.ndarray, where: np.ndarray | None = None) -> bool:
         """a ≈ candidate on the usable elements (of ``where``), but for ≤ 2% outliers."""
         usable = self.usable() if where is None else self.usable() & where
-        return mostly(self.agree(a[usable], candidate[usable]))
+        return mostly(self.agree(a[usable], candidate[usable], self.slack()[usable]))
 
 
 def mostly(agreement: np.ndarray) -> bool:
@@ -156,7 +168,7 @@ def _swapped(first: Evidence, second: Evidence) -> bool:
 def _value_diagnosis(e: Evidence, context: Context) -> Diagnosis:
     a, n = e.analytical, e.comparison.numerical
     usable = e.usable()
-    mismatched = usable & ~e.agree(a, n)
+    mismatched = e.mismatched()
     if not np.any(a[usable]):
         returned = "None" if e.raw is None else "zeros"
         return Diagnosis("not_propagated", f"backward returned {returned} for {e.name}, whose gradient is not zero: "
@@ -239,7 +251,7 @@ def _structure_hint(error: np.ndarray, e: Evidence, context: Context) -> str | N
     references = [("constant", np.zeros_like(error)), ("output", context.output), ("input", e.x)]
     for axis in range(error.ndim):
         length = error.shape[axis]
-        if length < 3:
+        if length < 4 or error.size // length * (length - 2) < 6:  # too few degrees of freedom to mean anything
             continue
         rows = np.moveaxis(error, axis, -1).reshape(-1, length)
         for kind, reference in references:

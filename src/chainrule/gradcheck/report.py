@@ -61,6 +61,9 @@ class Diagnosis:
         return f"{self.code}: {self.message}"
 
 
+_EXCUSED_BANDS = {SUBGRADIENT: "kink: a valid subgradient", NOISE: "within the numerical noise"}
+
+
 @dataclasses.dataclass(frozen=True)
 class ElementError:
     """One element of one gradient: analytical against numerical."""
@@ -82,8 +85,10 @@ class ElementError:
 
     @property
     def band(self) -> str:
-        """CS231n's band for the relative error; "≈ 0" when both values are within the tolerance of 0,
-        where a relative error means nothing."""
+        """CS231n's band for the relative error, unless the element was excused (a kink, noise) or
+        both values are within the tolerance of 0, where a relative error means nothing."""
+        if self.verdict in _EXCUSED_BANDS:
+            return _EXCUSED_BANDS[self.verdict]
         if max(abs(self.analytical), abs(self.numerical)) <= self.tolerance:
             return "≈ 0 (within atol)"
         return relative_error_band(self.rel_error)
