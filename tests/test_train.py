@@ -1,9 +1,8 @@
 """The training loop: it learns, checkpoints round-trip, interruption resumes exactly,
 divergence stops cleanly, and a run writes its table and plots.
 
-Data: a small learnable problem written by the tests (each class is a fixed random
-template plus noise), so the oracle is "far above chance" and "bit-identical to an
-uninterrupted run".
+Data: the synthetic problem of tests/synthetic.py, so the oracles are "far above
+chance" and "bit-identical to an uninterrupted run".
 """
 from __future__ import annotations
 
@@ -17,28 +16,12 @@ import chainrule as cr
 from chainrule import data, nn, optim
 from chainrule.errors import CheckpointError
 from chainrule.train import TrainingDiverged, TrainingInterrupted, fit, load_checkpoint, train
-
-NUM_CLASSES = 10
-
-
-def synthetic_images(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """uint8 (count, 28, 28) images: class template + noise; labels cycle through the classes."""
-    templates = np.random.default_rng(1234).uniform(0, 255, (NUM_CLASSES, 28, 28))
-    rng = np.random.default_rng(seed)
-    labels = np.arange(count) % NUM_CLASSES
-    noisy = templates[labels] + rng.normal(0, 60, (count, 28, 28))
-    return np.clip(noisy, 0, 255).astype(np.uint8), labels.astype(np.uint8)
-
+from synthetic import NUM_CLASSES, synthetic_images, write_fashion_like
 
 @pytest.fixture
 def fashion_root(tmp_path):
     """A directory holding a tiny Fashion-MNIST look-alike in IDX format."""
-    train_files, test_files = data.FashionMNIST.spec.split(True), data.FashionMNIST.spec.split(False)
-    for (image_file, label_file), (count, seed) in ((train_files, (640, 1)), (test_files, (200, 2))):
-        x, y = synthetic_images(count, seed)
-        data.write_idx(tmp_path / f"{image_file.name}.gz", x, gzip=True)
-        data.write_idx(tmp_path / f"{label_file.name}.gz", y, gzip=True)
-    return tmp_path
+    return write_fashion_like(tmp_path)
 
 
 def small_setup(seed: int = 0, lr: float = 0.05):

@@ -1,5 +1,7 @@
 """The ``chainrule`` command.
 
+    chainrule train [--epochs N --lr LR ...]              train a model on (Fashion-)MNIST
+    chainrule evaluate CHECKPOINT                          evaluate a saved model on its test set
     chainrule check FILE.py:NAME --shape 4,8 [8 ...]     gradient-check a Function or Module
 
 Each subcommand is an ``add_<name>_command(subcommands)`` function, listed in
@@ -131,7 +133,75 @@ def load_target(spec: str):
     return target
 
 
-COMMANDS: list[Callable] = [add_check_command]
+# -- train / evaluate ----------------------------------------------------------------
+def add_train_command(subcommands) -> None:
+    from .train import recipes
+
+    defaults = recipes.DEFAULTS
+    train = subcommands.add_parser(
+        "train", help="train a model on Fashion-MNIST or MNIST (defaults: a good MLP recipe)",
+        description="Train with a progress bar and a per-epoch table; write a checkpoint after every epoch "
+                    "(and on Ctrl-C / SIGTERM), the loss/accuracy curves and a confusion matrix to --out. "
+                    "With --resume, the run continues with the checkpoint's own recipe.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    train.add_argument("--dataset", choices=("fashion-mnist", "mnist"), default=defaults["dataset"])
+    train.add_argument("--model", choices=recipes.MODELS, default=defaults["model"])
+    train.add_argument("--hidden", type=parse_shape, default=tuple(defaults["hidden"]), metavar="W1,W2",
+                       help="hidden widths of the mlp")
+    train.add_argument("--epochs", type=int, default=defaults["epochs"], help="passes over the training set")
+    train.add_argument("--batch-size", type=int, default=defaults["batch_size"], help="samples per step")
+    train.add_argument("--optimizer", choices=recipes.OPTIMIZERS, default=defaults["optimizer"], help="update rule")
+    train.add_argument("--lr", type=float, default=defaults["lr"], help="(peak) learning rate")
+    train.add_argument("--momentum", type=float, default=defaults["momentum"], help="SGD momentum")
+    train.add_argument("--weight-decay", type=float, default=defaults["weight_decay"], help="L2 penalty")
+    train.add_argument("--schedule", choices=("cosine", "none"), default=defaults["schedule"],
+                       help="learning-rate schedule over the epochs")
+    train.add_argument("--seed", type=int, default=defaults["seed"], help="initial weights, shuffling, dropout")
+    train.add_argument("--out", default="runs/latest", help="directory for checkpoint, plots and history")
+    train.add_argument("--resume", metavar="CHECKPOINT", help="continue an interrupted run exactly")
+    train.add_argument("--data-root", help="directory holding the four IDX files (else searched for)")
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.set_defaults(handler=run_train)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from .train import TrainingDiverged, TrainingInterrupted, train
+
+    options = {"dataset": args.dataset, "model": args.model, "hidden": list(args.hidden), "epochs": args.epochs,
+               "batch_size": args.batch_size, "optimizer": args.optimizer, "lr": args.lr,
+               "momentum": args.momentum, "weight_decay": args.weight_decay, "schedule": args.schedule,
+               "seed": args.seed}
+    try:
+        train(out=args.out, resume=args.resume, data_root=args.data_root, progress=not args.no_progress,
+              **options)
+    except TrainingInterrupted as stop:
+        print(f"chainrule train: {stop}", file=sys.stderr)
+        return stop.exit_code
+    except TrainingDiverged as diverged:
+        print(f"chainrule train: error: {diverged}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def add_evaluate_command(subcommands) -> None:
+    evaluate = subcommands.add_parser("evaluate", help="evaluate a checkpoint on its dataset's test set")
+    evaluate.add_argument("checkpoint", help="a checkpoint.npz written by chainrule train")
+    evaluate.add_argument("--data-root", help="directory holding the four IDX files (else searched for)")
+    evaluate.set_defaults(handler=run_evaluate)
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from .errors import CheckpointError
+    from .train import evaluate_checkpoint
+
+    try:
+        evaluate_checkpoint(args.checkpoint, data_root=args.data_root)
+    except CheckpointError as error:
+        raise UsageError(str(error)) from None
+    return 0
+
+
+COMMANDS: list[Callable] = [add_train_command, add_evaluate_command, add_check_command]
 
 
 if __name__ == "__main__":
