@@ -12,6 +12,7 @@ from .anomaly import detect_anomaly
 from .errors import AnomalyError, CheckpointError, DataFormatError, ShapeError
 from .creation import arange, full, ones, rand, randn, tensor, zeros
 from .gradcheck import GradcheckError, GradcheckReport, gradcheck
+from .inspect import check_gradients, draw_graph, explain, trace
 from .ops.functional import *  # noqa: F401,F403 - cr.exp, cr.matmul, cr.relu, ...
 from .random import manual_seed
 from .tensor import Function, Tensor, enable_grad, is_grad_enabled, no_grad

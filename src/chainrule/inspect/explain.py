@@ -16,9 +16,10 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TextIO
 
-from ..tensor import Tensor, topological_order
+from ..tensor import Tensor
 from .formula import Clause, applied_clauses
 from .text import format_shape, render_table
+from .walk import backward_order
 
 
 @dataclass(frozen=True)
@@ -43,21 +44,8 @@ class ExplainStep:
 def explain_steps(tensor: Tensor) -> list[ExplainStep]:
     """The backward pass from ``tensor`` as :class:`ExplainStep` s, in the order
     ``tensor.backward()`` runs them. Needs the graph: call it before ``backward()``
-    (or after ``backward(retain_graph=True)``)."""
-    root = tensor.creator
-    if root is None:
-        return []
-    if root._released:
-        raise RuntimeError(
-            "explain needs the graph, which backward() has freed: call explain before "
-            "backward(), or run backward(retain_graph=True)"
-        )
-    order = topological_order(root)
-    output_shapes = {root: tuple(tensor.shape)}
-    for node in order:
-        for t in node.inputs:
-            if t.creator is not None:
-                output_shapes[t.creator] = tuple(t.shape)
+    (or after ``backward(retain_graph=True)``). An empty list for a leaf."""
+    order, output_shapes = backward_order(tensor, "explain")
     seen = Counter()
     numbers = {}
     for node in reversed(order):
