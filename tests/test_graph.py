@@ -359,7 +359,7 @@ def _forward_and_watch(x, weight, bias):
 
 def test_a_forward_pass_never_backpropagated_leaks_nothing():
     rng = np.random.default_rng(3)
-    x = cr.tensor(rng.standard_normal((4, 3)))
+    x = cr.tensor(rng.standard_normal((4, 3)), dtype=np.float32)
     weight = cr.randn(2, 3, requires_grad=True, generator=rng)
     bias = cr.zeros(2, requires_grad=True)
     gc.disable()

@@ -20,6 +20,7 @@ import numpy
 
 from . import backend
 from .broadcast import sum_to
+from .errors import ShapeError
 
 _grad_enabled = True
 
@@ -108,6 +109,10 @@ class Function:
 
     needs_input_grad = _AllInputs()
 
+    broadcasts = False
+    """True for ops whose inputs broadcast against each other (elementwise): when NumPy
+    cannot broadcast them, the call raises a ShapeError naming the op and every shape."""
+
     def __call__(self, *inputs) -> Tensor:
         if getattr(self, "_released", None) is not None:
             # A second call would overwrite the saved arrays the first node's backward needs.
@@ -120,7 +125,12 @@ class Function:
         record = _grad_enabled and any(wants)
         self.needs_input_grad = wants if record else (False,) * len(tensors)
         started = time.perf_counter() if _observers else 0.0
-        out = self.forward(*[t.data for t in tensors])
+        try:
+            out = self.forward(*[t.data for t in tensors])
+        except ValueError as error:
+            if self.broadcasts and not isinstance(error, ShapeError):
+                _check_broadcastable(self, tensors)
+            raise
         result = Tensor(out)
         if record:
             self.inputs = tensors
@@ -151,6 +161,19 @@ class Function:
     def __repr__(self) -> str:
         return f"<{self.name}>"
 
+
+
+def _check_broadcastable(fn: Function, tensors: tuple) -> None:
+    """Raise ShapeError, naming the op and the shapes, if the inputs do not broadcast."""
+    shapes = [t.shape for t in tensors]
+    try:
+        numpy.broadcast_shapes(*shapes)
+    except ValueError:
+        listed = " and ".join(str(shape) for shape in shapes)
+        raise ShapeError(
+            f"{getattr(fn, 'op_name', fn.name)}: input shapes {listed} do not broadcast together "
+            f"(aligned from the last axis, each pair of sizes must be equal or 1)"
+        ) from None
 
 
 class Tensor:

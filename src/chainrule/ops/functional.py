@@ -8,6 +8,7 @@ from __future__ import annotations
 import builtins
 
 from .. import backend
+from ..errors import ShapeError
 from ..random import default_generator
 from ..tensor import Tensor, as_tensor_like
 from . import activations, elementwise, fused, linalg, reductions
@@ -162,7 +163,13 @@ def transpose(a: Tensor, axis0: int = -2, axis1: int = -1) -> Tensor:
 def flatten(a: Tensor, start_axis: int = 0, end_axis: int = -1) -> Tensor:
     """Merge axes start_axis..end_axis (inclusive) into one."""
     dims = a.shape
-    start, end = start_axis % builtins.max(a.ndim, 1), end_axis % builtins.max(a.ndim, 1)
+    rank = builtins.max(a.ndim, 1)
+    for name, axis in (("start_axis", start_axis), ("end_axis", end_axis)):
+        if not -rank <= axis < rank:
+            raise ShapeError(f"flatten: {name} {axis} is out of range for an input of shape {dims}")
+    start, end = start_axis % rank, end_axis % rank
+    if start > end:
+        raise ShapeError(f"flatten: start_axis {start_axis} comes after end_axis {end_axis} for an input of shape {dims}")
     merged = 1
     for n in dims[start : end + 1]:
         merged *= n

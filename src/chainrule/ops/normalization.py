@@ -16,15 +16,17 @@ from __future__ import annotations
 from .. import backend
 from ..errors import ShapeError
 from ..tensor import Function
+from .dtypes import check_same_dtype
 from .registry import register
 
 
-def _check_affine(op: str, affine: tuple, expected: tuple) -> None:
+def _check_affine(op: str, x, affine: tuple, expected: tuple) -> None:
     if len(affine) > 2:
         raise TypeError(f"{op}: expected (x, weight, bias) at most, got {1 + len(affine)} inputs")
     for name, array in zip(("weight", "bias"), affine):
         if array.shape != expected:
             raise ShapeError(f"{op}: expected {name} of shape {expected}, got {array.shape}")
+    check_same_dtype(op, x, *affine)
 
 
 def _apply_affine(x_hat, affine: tuple, shape: tuple):
@@ -77,7 +79,7 @@ class BatchNorm(Function):
         if x.ndim < 2:
             raise ShapeError(f"batch_norm: expected input (N, C) or (N, C, *spatial), got {x.shape}")
         channels = x.shape[1]
-        _check_affine("batch_norm", affine, (channels,))
+        _check_affine("batch_norm", x, affine, (channels,))
         axes = (0,) + tuple(range(2, x.ndim))
         shape = (1, channels) + (1,) * (x.ndim - 2)
         count = x.size // channels if channels else 0
@@ -136,7 +138,7 @@ class LayerNorm(Function):
         k = len(normalized)
         if x.ndim < k or x.shape[x.ndim - k:] != normalized:
             raise ShapeError(f"layer_norm: expected input (*, {', '.join(map(str, normalized))}), got {x.shape}")
-        _check_affine("layer_norm", affine, normalized)
+        _check_affine("layer_norm", x, affine, normalized)
         axes = tuple(range(x.ndim - k, x.ndim))
         mean = x.mean(axis=axes, keepdims=True)
         centered = x - mean

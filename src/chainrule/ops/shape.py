@@ -25,7 +25,12 @@ class Reshape(Function):
 
     def forward(self, x):
         self.x_shape = x.shape
-        return x.reshape(self.shape)
+        try:
+            return x.reshape(self.shape)
+        except ValueError:
+            raise ShapeError(
+                f"reshape: cannot reshape an input of shape {x.shape} ({x.size} elements) into {self.shape}"
+            ) from None
 
     def backward(self, dy):
         # y = reshape(x)  ⇒  dx = reshape(dy) back to x's shape
