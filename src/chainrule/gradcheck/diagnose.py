@@ -124,22 +124,25 @@ def diagnose(evidence: list[Evidence], context: Context, explained: set[str], su
              ) -> dict[str, list[Diagnosis]]:
     """The diagnoses of each gradient, shape findings first; ``explained`` names the gradients a
     pre-flight finding already accounts for."""
-    found = {e.name: list(e.shape_diagnoses) for e in evidence}
     swaps = _swaps(evidence)
+    found = {}
     for e in evidence:
-        found[e.name] += _notes(e)
         if e.name in swaps:
-            found[e.name].append(swaps[e.name])
-        elif not e.comparison.mismatched or e.name in explained:
-            continue
-        elif e.name in sums_upstream:
-            found[e.name].append(Diagnosis(
-                "ignores_upstream", "backward depends only on the sum of the upstream gradient: two G with the "
-                "same sum gave the same result (is dy summed, e.g. dy.sum(), where it should be used elementwise?)",
-                e.name))
-        elif e.analytical is not None:
-            found[e.name].append(_value_diagnosis(e, context))
+            found[e.name] = [swaps[e.name]] + _notes(e)
+        else:
+            found[e.name] = e.shape_diagnoses + _explanation(e, context, explained, sums_upstream) + _notes(e)
     return found
+
+
+def _explanation(e: Evidence, context: Context, explained: set[str], sums_upstream: set[str]) -> list[Diagnosis]:
+    """What the values of a mismatching gradient say, unless a pre-flight finding said it first."""
+    if not e.comparison.mismatched or e.name in explained or e.analytical is None:
+        return []
+    if e.name in sums_upstream:
+        return [Diagnosis("ignores_upstream", "backward depends only on the sum of the upstream gradient: two G "
+                          "with the same sum gave the same result (is dy summed, e.g. dy.sum(), where it should be "
+                          "used elementwise?)", e.name)]
+    return [_value_diagnosis(e, context)]
 
 
 def _swaps(evidence: list[Evidence]) -> dict[str, Diagnosis]:
@@ -154,7 +157,8 @@ def _swaps(evidence: list[Evidence]) -> dict[str, Diagnosis]:
 
 
 def _swapped(first: Evidence, second: Evidence) -> bool:
-    if first.raw is None or second.raw is None or not (first.comparison.mismatched or second.comparison.mismatched):
+    wrong = [e.comparison.mismatched or bool(e.shape_diagnoses) for e in (first, second)]
+    if first.raw is None or second.raw is None or not any(wrong):
         return False
     if first.raw.shape != second.x.shape or second.raw.shape != first.x.shape:
         return False
