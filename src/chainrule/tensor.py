@@ -324,7 +324,7 @@ class Tensor:
             # failing later in the first op's backward.
             grad = backend.xp.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
             if grad.shape != self.shape:
-                raise ValueError(f"backward(): grad has shape {grad.shape}, the tensor has shape {self.shape}")
+                raise ShapeError(f"backward(): grad has shape {grad.shape}, the tensor has shape {self.shape}")
         if self.creator is None:
             _accumulate_leaf(self, grad)
             return
