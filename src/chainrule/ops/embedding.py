@@ -16,7 +16,7 @@ class Embedding(Function):
     indices: I (integers in [0, V)), weight: (V, D) → y: (*I, D).
     """
 
-    formula = "dweight[r] = Σ dy[p] over the positions p where indices[p] = r"
+    formula = "dweight = zeros with dweight[indices[p]] += dy[p] for every position p"
 
     def forward(self, indices, weight):
         if weight.ndim != 2:
