@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install Debian's Fashion-MNIST package (and Graphviz, which draws cr.draw_graph's
-# pictures) when they are not already here and apt is usable (root, or passwordless sudo). Otherwise chainrule finds the data through
-# --root, $CHAINRULE_DATA, its cache, or downloads it.
+# pictures) when they are not already here and apt is usable (root, or passwordless
+# sudo). Otherwise chainrule finds the data through --root, $CHAINRULE_DATA, its
+# cache, or downloads it.
 set -euo pipefail
 if dpkg -s dataset-fashion-mnist >/dev/null 2>&1 && command -v dot >/dev/null 2>&1; then
     exit 0
