@@ -67,3 +67,34 @@ def test_healthy_model_and_frozen_parameters_are_quiet():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert cr.check_gradients(model) == []
+
+
+class WithUnusedLayer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.used = nn.Linear(3, 2)
+        self.unused = nn.Linear(3, 2)
+
+    def forward(self, x):
+        return self.used(x)
+
+
+@pytest.mark.parametrize("gradient_check", [True, False])
+def test_fit_checks_gradients_once_per_problem(gradient_check):
+    from chainrule import data, optim
+    from chainrule.train import fit
+
+    rng = np.random.default_rng(0)
+    loader = data.DataLoader((rng.standard_normal((16, 3)).astype(np.float32), rng.integers(0, 2, 16)),
+                             batch_size=4, transform=lambda x: x)
+    model = WithUnusedLayer()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit(model, optim.SGD(model.parameters(), lr=0.1), loader, epochs=3, progress=False,
+            log=lambda line: None, gradient_check=gradient_check)
+    messages = sorted(str(w.message) for w in caught if issubclass(w.category, GradientWarning))
+    if gradient_check:
+        assert len(messages) == 2  # 3 epochs × 4 steps, yet each problem once
+        assert "'unused.bias'" in messages[0] and "'unused.weight'" in messages[1]
+    else:
+        assert messages == []

@@ -17,6 +17,7 @@ from typing import Callable, Iterable
 import numpy
 
 from .. import random as cr_random
+from ..inspect import check_gradients
 from ..nn import CrossEntropyLoss, Module
 from ..optim import flatten_state, unflatten_state
 from ..tensor import no_grad
@@ -90,7 +91,8 @@ def evaluate(model: Module, loader: Iterable, loss_fn: Callable | None = None,
 def fit(model: Module, optimizer, train_loader, *, epochs: int, loss_fn: Callable | None = None,
         test_loader=None, scheduler=None, scheduler_interval: str = "epoch",
         checkpoint: str | os.PathLike | None = None, resume: str | os.PathLike | None = None,
-        recipe: dict | None = None, progress: bool = True, log: Callable[[str], None] = print) -> list[dict]:
+        recipe: dict | None = None, progress: bool = True, log: Callable[[str], None] = print,
+        gradient_check: bool = True) -> list[dict]:
     """Train ``model`` for ``epochs`` epochs; return the per-epoch history.
 
     Each epoch shows a progress bar and prints a table row (train loss and accuracy,
@@ -100,6 +102,8 @@ def fit(model: Module, optimizer, train_loader, *, epochs: int, loss_fn: Callabl
     exactly where it stopped, mid-epoch included. A non-finite loss raises
     ``TrainingDiverged`` and leaves the last good checkpoint in place.
     ``recipe`` (JSON-able) is stored in checkpoints so the model can be rebuilt.
+    ``gradient_check``: after each epoch's first step, warn (``cr.check_gradients``, once
+    per parameter and problem) about gradients that are missing, all zero or not finite.
     """
     if scheduler_interval not in ("epoch", "step"):
         raise ValueError(f"scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}")
@@ -108,6 +112,7 @@ def fit(model: Module, optimizer, train_loader, *, epochs: int, loss_fn: Callabl
     if resume is not None:
         state = _restore(resume, model, optimizer, scheduler, train_loader)
         log(f"resumed from {resume}: epoch {state['epoch'] + 1}, step {state['step']}")
+    warned = set() if gradient_check else None
     table = EpochTable(log)
     table.header()
     for row in state["history"]:
@@ -115,7 +120,7 @@ def fit(model: Module, optimizer, train_loader, *, epochs: int, loss_fn: Callabl
     with _StopRequest() as stop:
         while state["epoch"] < epochs:
             _train_epoch(model, optimizer, train_loader, loss_fn, scheduler, scheduler_interval,
-                         state, stop, checkpoint, recipe, progress, epochs)
+                         state, stop, checkpoint, recipe, progress, epochs, warned)
             row = _finish_epoch(model, loss_fn, test_loader, scheduler, scheduler_interval, state)
             table.row(row)
             if checkpoint is not None:
@@ -129,8 +134,9 @@ def _fresh_state() -> dict:
 
 
 def _train_epoch(model, optimizer, loader, loss_fn, scheduler, interval, state, stop, checkpoint,
-                 recipe, progress, epochs):
+                 recipe, progress, epochs, warned):
     model.train()
+    gradients_checked = warned is None
     sums = state["sums"]
     started = time.perf_counter()
     # The loader resumes mid-epoch by itself (its state is in the checkpoint); an epoch
@@ -153,6 +159,9 @@ def _train_epoch(model, optimizer, loader, loss_fn, scheduler, interval, state, 
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        if not gradients_checked:
+            check_gradients(model, warned)
+            gradients_checked = True
         if scheduler is not None and interval == "step":
             scheduler.step()
         sums["loss"] += value * len(y)
