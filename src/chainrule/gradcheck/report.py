@@ -259,7 +259,10 @@ def format_report(report: GradcheckReport) -> str:
         inconclusive = sum(g.status == INCONCLUSIVE for g in report.gradients)
         summary = f"passed: {count}" + (f", {inconclusive} inconclusive" if inconclusive else "")
     else:
-        summary = f"FAILED: {len(failed)} of {count}" + (f" ({', '.join(failed)})" if failed else "")
+        parts = [f"{len(failed)} of {count} ({', '.join(failed)})"] if failed else []
+        general = sorted({d.code for d in report.general if d.fatal})
+        parts += [f"the function as a whole: {', '.join(general)}"] if general else []
+        summary = "FAILED: " + "; ".join(parts)
     lines.append(f"{summary}; reproduce with seed={report.seed}")
     return "\n".join(lines)
 
