@@ -15,7 +15,7 @@ import argparse
 import importlib.util
 import pathlib
 import sys
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
