@@ -8,7 +8,7 @@ overrides only what the bug touches.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

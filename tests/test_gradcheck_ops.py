@@ -4,10 +4,10 @@ import collections
 
 import numpy as np
 import pytest
+from op_cases import CASES
 
 import chainrule as cr
 from chainrule.ops import REGISTRY
-from op_cases import CASES
 
 CASES_PER_OP = 2
 

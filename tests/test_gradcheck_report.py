@@ -3,9 +3,17 @@ accepts (Functions, functions, Modules, params, constants), dtypes and tolerance
 the fast mode, kinks, numerical noise, and leaving the caller's state as it was."""
 import numpy as np
 import pytest
+from broken_functions import (
+    AddBias,
+    MatVec,
+    MultiplySwapped,
+    Relu,
+    Square,
+    SquareTimesTwo,
+    Tanh,
+)
 
 import chainrule as cr
-from broken_functions import AddBias, MatVec, MultiplySwapped, Relu, Square, SquareTimesTwo, Tanh
 from chainrule import nn
 from chainrule.gradcheck import Diagnosis, ElementError, GradientResult, Jacobians
 from chainrule.gradcheck.report import relative_error_band

@@ -3,11 +3,25 @@ correct twin passes. By hand (the raw backward) and, where the graph engine lets
 bug through, through the graph."""
 import numpy as np
 import pytest
+from broken_functions import (
+    ZOO,
+    AffineAccumulating,
+    MatVec,
+    Multiply,
+    MultiplySwapped,
+    Softmax,
+    SoftmaxInPlace,
+    SoftmaxNoProjection,
+    SquaredErrorLoss,
+    SquaredErrorLossNoMean,
+    Subtract,
+    SubtractSignFlipped,
+    Tanh,
+    TanhIgnoresUpstream,
+    TanhSumsUpstream,
+)
 
 import chainrule as cr
-from broken_functions import (ZOO, AffineAccumulating, MatVec, Multiply, MultiplySwapped, Softmax, SoftmaxInPlace,
-                              SoftmaxNoProjection, SquaredErrorLoss, SquaredErrorLossNoMean, Subtract,
-                              SubtractSignFlipped, Tanh, TanhIgnoresUpstream, TanhSumsUpstream)
 
 REQUIRED = [
     "sign flip", "times batch size", "times two", "transposed weight gradient", "missing broadcast sum",

@@ -10,7 +10,21 @@ scaled by a named dimension, transposed, missing broadcast sum, ...). See
 :func:`gradcheck` and docs/tutorials/debugging-a-backward-pass.md.
 """
 from .check import gradcheck
-from .report import Diagnosis, ElementError, GradcheckError, GradcheckReport, GradientResult, Jacobians
+from .report import (
+           Diagnosis,
+           ElementError,
+           GradcheckError,
+           GradcheckReport,
+           GradientResult,
+           Jacobians,
+)
 
-__all__ = ["gradcheck", "GradcheckError", "GradcheckReport", "GradientResult", "Diagnosis", "ElementError",
-           "Jacobians"]
+__all__ = [
+           "Diagnosis",
+           "ElementError",
+           "GradcheckError",
+           "GradcheckReport",
+           "GradientResult",
+           "Jacobians",
+           "gradcheck",
+]

@@ -2,17 +2,23 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from ..tensor import Tensor
 from .compare import Comparer, default_tolerance
 from .diagnose import Context, Evidence, diagnose, fit_to_input
 from .kinks import Kink
 from .numerical import Objective, coordinate_steps, numerical_jacobian
 from .preflight import Preflight, run_preflight
-from .report import KINK, Diagnosis, GradcheckError, GradcheckReport, GradientResult, Jacobians
+from .report import (
+    KINK,
+    Diagnosis,
+    GradcheckError,
+    GradcheckReport,
+    GradientResult,
+    Jacobians,
+)
 from .target import Reseeder, as_array, copies, make_target
 
 MODES = ("auto", "full", "fast")

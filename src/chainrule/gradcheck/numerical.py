@@ -12,7 +12,7 @@ the noise of φ itself measured on a fine grid, and from the rounding of float64
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
