@@ -14,40 +14,17 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy
 
+from ..data.atomic import atomic_write
 from ..errors import CheckpointError
 
 MODEL_PREFIX = "model/"
 OPTIM_PREFIX = "optim/"
 META_KEY = "meta.json"
-
-
-def write_atomically(path: str | os.PathLike, write) -> Path:
-    """Call ``write(file_object)`` on a temporary file, then rename it to ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-    return path
 
 
 def save_checkpoint(path: str | os.PathLike, model_state: dict, optim_state: dict | None = None,
@@ -59,7 +36,11 @@ def save_checkpoint(path: str | os.PathLike, model_state: dict, optim_state: dic
     for key, value in arrays.items():
         if value.dtype == object:
             raise CheckpointError(f"{path}: entry {key!r} is an object array, which would need a pickle")
-    return write_atomically(path, lambda f: numpy.savez(f, **arrays))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path) as handle:
+        numpy.savez(handle, **arrays)
+    return path
 
 
 def load_checkpoint(path: str | os.PathLike) -> tuple[dict, dict, dict]:
