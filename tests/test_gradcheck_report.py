@@ -208,6 +208,33 @@ def test_a_broken_function_inside_a_module_is_found_on_its_parameter():
     assert [(d.code, d.subject) for d in report.diagnoses] == [("scaled", "weight")]
 
 
+def test_dropout_in_training_mode_is_reseeded_before_every_forward():
+    model = nn.Sequential(nn.Linear(4, 6, dtype=np.float64), nn.Dropout(0.5), nn.Linear(6, 2, dtype=np.float64))
+    assert model.training
+    assert cr.gradcheck(model, [rng.standard_normal((5, 4))]).passed
+
+
+def test_state_kept_on_a_module_between_calls_is_a_stale_cache():
+    class SquareReadingTheModule(nn.Module):
+        """y = x², whose backward reads x from the module, where the next call overwrites it."""
+
+        def forward(self, x):
+            self.saved = x.data
+            module = self
+
+            class Square(cr.Function):
+                def forward(self, a):
+                    return a * a
+
+                def backward(self, dy):
+                    return (2 * module.saved * dy,)
+
+            return Square()(x)
+
+    report = cr.gradcheck(SquareReadingTheModule(), [rng.standard_normal((2, 3))], raise_on_fail=False)
+    assert [(d.code, d.subject) for d in report.diagnoses] == [("stale_cache", "input 0")]
+
+
 def test_params_of_a_plain_function_are_checked_by_name():
     W = cr.tensor(rng.standard_normal((3, 4)), dtype=np.float64)
     report = cr.gradcheck(lambda x: cr.linear(x, W).tanh(), [rng.standard_normal((2, 4))], params={"W": W})
