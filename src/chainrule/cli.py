@@ -161,6 +161,9 @@ def add_train_command(subcommands) -> None:
     train.add_argument("--resume", metavar="CHECKPOINT", help="continue an interrupted run exactly")
     train.add_argument("--data-root", help="directory holding the four IDX files (else searched for)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument("--trace", action="store_true",
+                       help="first print a trace of one training step: each op's shapes, bytes saved for "
+                            "backward and times")
     train.set_defaults(handler=run_train)
 
 
@@ -171,6 +174,8 @@ def run_train(args: argparse.Namespace) -> int:
                "batch_size": args.batch_size, "optimizer": args.optimizer, "lr": args.lr,
                "momentum": args.momentum, "weight_decay": args.weight_decay, "schedule": args.schedule,
                "seed": args.seed}
+    if args.trace:
+        print_step_trace(options, args.data_root)
     try:
         train(out=args.out, resume=args.resume, data_root=args.data_root, progress=not args.no_progress,
               **options)
@@ -181,6 +186,26 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"chainrule train: error: {diverged}", file=sys.stderr)
         return 1
     return 0
+
+
+def print_step_trace(options: dict, data_root: str | None) -> None:
+    """Print the trace of the run's first training step, on a model of its own seeded as the
+    run's (so the run itself is untouched): same weights, same first batch."""
+    from . import random as cr_random
+    from .inspect import trace_one_step
+    from .nn import CrossEntropyLoss
+    from .train import recipes
+    from .train.run import load_split
+
+    recipe = {**recipes.DEFAULTS, **options}
+    cr_random.manual_seed(recipe["seed"])
+    train_set, loader = load_split(recipe, train=True, root=data_root)
+    model = recipes.build_model(recipe, num_classes=len(train_set.classes))
+    x, y = next(iter(loader))
+    loss_fn = CrossEntropyLoss()
+    loss_fn(model(x), y).backward()  # warm-up: the first call of each BLAS routine is slow
+    print(f"one training step of {recipe['model']} on a batch of {len(y)}, traced:")
+    print(trace_one_step(model, loss_fn, x, y))
 
 
 def add_evaluate_command(subcommands) -> None:

@@ -1,0 +1,23 @@
+"""`chainrule train --trace` prints the trace of one training step of the recipe's model,
+with the shapes and saved bytes its recipe dictates, before training as usual."""
+from chainrule.cli import main
+from synthetic import write_fashion_like
+
+BATCH, HIDDEN = 64, 32
+
+
+def test_train_trace_prints_one_step(tmp_path, capsys):
+    root = write_fashion_like(tmp_path, train_count=128, test_count=64)
+    code = main(["train", "--trace", "--data-root", str(root), "--out", str(tmp_path / "run"), "--epochs", "1",
+                 "--hidden", str(HIDDEN), "--batch-size", str(BATCH), "--no-progress"])
+    assert code == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("#  op"))
+    rows = [line.split() for line in lines[start + 2:start + 7]]
+    assert [row[1] for row in rows] == ["Reshape", "Linear", "ReLU", "Linear", "SoftmaxCrossEntropy"]
+    assert " ".join(rows[1][3:7]) == f"({BATCH}×784) ({HIDDEN}×784) ({HIDDEN}) ({BATCH}×{HIDDEN})"
+    saved = BATCH * 784 * 4 + HIDDEN * 784 * 4  # x and W, float32
+    assert " ".join(rows[1][8:10]) == f"{saved / 1024:.1f} KiB"
+    assert lines[start + 7].startswith("5 ops (4 on the graph, 4 backpropagated)")
+    assert "test accuracy" in out  # and then it trained
