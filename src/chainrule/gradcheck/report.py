@@ -140,7 +140,9 @@ class GradientResult:
         if self.analytical is None or self.numerical is None:
             return []
         a, n, tol = self.analytical.ravel(), self.numerical.ravel(), self.tolerance.ravel()
-        checked = np.flatnonzero(~np.isnan(n) | np.isnan(a))
+        estimated = ~np.isnan(n)
+        estimated[list(self.verdicts)] = True
+        checked = np.flatnonzero(estimated)
         with np.errstate(invalid="ignore", divide="ignore"):
             excess = np.abs(a[checked] - n[checked]) / tol[checked]
         excess = np.where(np.isnan(excess), np.inf, excess)
