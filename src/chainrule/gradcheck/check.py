@@ -33,16 +33,19 @@ def gradcheck(fn_or_module, inputs, *, params=None, seed: int = 0, mode: str = "
     fn_or_module: a ``Function`` subclass or instance (called by hand: ``forward`` on
         arrays, then ``backward``, on a fresh instance per call), a function of Tensors
         returning a Tensor, or an ``nn.Module`` (its parameters are checked too).
-    inputs: a list or tuple of arrays, Tensors or numbers, or a single one of them. Every floating input is checked, in its own dtype; integer and
-        bool inputs (labels, masks) are passed through as constants.
+    inputs: a list or tuple of arrays, Tensors or numbers, or a single one of them.
+        Every floating input is checked, in its own dtype; integer and bool inputs
+        (labels, masks) are passed through as constants. Inputs are copied, never
+        written to.
     params: Tensors whose gradients are checked as well: a list, a dict name → Tensor,
         or (name, Tensor) pairs. A Module's ``named_parameters()`` by default.
     seed: seeds the upstream gradient G, the random directions and elements of the fast
         check, and the re-seeding of chainrule's and NumPy's global generators before
         every forward pass. The same seed and inputs reproduce the same report.
-    mode: "full" estimates every element; "fast" a few random directional derivatives
-        and a few dozen elements (escalating to "full" for a gradient that fails);
-        "auto" is "full" for inputs of up to 2,000 elements and "fast" above.
+    mode: "full" estimates every element (four forward passes each); "fast" a few
+        random directional derivatives and a few dozen elements, escalating to "full"
+        for a gradient that fails; "auto" is "full" for inputs of up to 2,000 elements
+        and "fast" above. Keep inputs small: a failing large input costs a full check.
     rtol, atol: the per-element tolerance |a − n| ≤ atol + rtol·max(|a|, |n|). By
         default rtol is 1e-6 for float64 gradients and 1e-2 for float32, and atol is
         1e-8 (float64) or 1e-4 (float32) times max(1, largest |numerical| element).
@@ -51,7 +54,10 @@ def gradcheck(fn_or_module, inputs, *, params=None, seed: int = 0, mode: str = "
         in a max) clear of it and check again (up to three rounds); with False, a value
         between the one-sided slopes there is accepted as a subgradient.
 
-    Returns a :class:`GradcheckReport`; ``print`` it for a short table.
+    Cheap pre-flight checks run first (determinism, in-place writes, repeated and
+    zero and doubled backward calls, stale state, dtypes), then the comparison with
+    float64 finite differences, then the diagnosis of each failure. Returns a
+    :class:`GradcheckReport`; ``print`` it for a short table.
     """
     if mode not in MODES:
         raise ValueError(f"gradcheck: mode must be one of {MODES}, got {mode!r}")
