@@ -62,6 +62,14 @@ def test_max_pool_nan_wins_like_pytorch():
     np.testing.assert_array_equal(dx, ref_dx)
 
 
+def test_max_pool_sends_non_finite_upstream_gradients_only_to_the_maxima():
+    x = rng.standard_normal((1, 2, 4, 4))
+    dy = _integer_upstream((1, 2, 2, 2), np.float64)
+    dy[0, 0, 0, 1], dy[0, 1, 1, 0] = np.nan, np.inf
+    _, dx, _, ref_dx = _max_pool_grads(x, dy, kernel_size=2)
+    np.testing.assert_array_equal(dx, ref_dx)
+
+
 def test_max_pool_without_a_graph_gives_the_same_values():
     x = rng.standard_normal((2, 3, 7, 6))
     x[0, 0, :3, :3] = -np.inf
