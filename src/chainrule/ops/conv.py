@@ -93,7 +93,7 @@ class Conv2d(Function):
             # The columns are no longer needed once dW is known: dX's columns overwrite them.
             dcols = xp.matmul(self.w_groups.transpose(0, 2, 1), dy_groups, out=cols)
             n, c, h, wd = self.x_shape
-            (ph, pw) = self.padding
+            ph, pw = self.padding
             padded_shape = (c, h + 2 * ph, wd + 2 * pw, n)
             dx_padded = col2im(dcols, padded_shape, self.kernel, self.stride, self.dilation, self.out_hw)
             dx = dx_padded[:, ph:ph + h, pw:pw + wd, :].transpose(3, 0, 1, 2)
