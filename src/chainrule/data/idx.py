@@ -107,7 +107,12 @@ def _parse(path: Path, stream, available: int | None) -> numpy.ndarray:
             f"{path}: trailing bytes: expected the file to end after {expected} bytes of "
             f"{dtype.name} data for shape {shape}, found more"
         )
-    return numpy.frombuffer(payload, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="), copy=False)
+    try:
+        values = numpy.frombuffer(payload, dtype=dtype).reshape(shape)
+    except ValueError:
+        # Only an empty payload gets here: a zero size next to sizes whose product NumPy cannot index.
+        raise DataFormatError(f"{path}: IDX header claims shape {shape}, which is too big for an array") from None
+    return values.astype(dtype.newbyteorder("="), copy=False)
 
 
 def _read_exactly(stream, size: int) -> bytearray:

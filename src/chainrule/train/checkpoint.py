@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
 from pathlib import Path
 
 import numpy
@@ -54,9 +53,14 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict, dict, dict]:
         raise CheckpointError(f"{path}: no such checkpoint file")
     model_state, optim_state, meta = {}, {}, None
     try:
-        with numpy.load(path, allow_pickle=False) as archive:
+        archive = numpy.load(path, allow_pickle=False)
+        if isinstance(archive, numpy.ndarray):
+            raise CheckpointError(f"{path}: not a checkpoint: a single .npy array, not an .npz archive")
+        with archive:
             for key in archive.files:
                 value = archive[key]
+                if not isinstance(value, numpy.ndarray):
+                    raise CheckpointError(f"{path}: entry {key!r} is not a .npy array")
                 if key == META_KEY:
                     meta = json.loads(str(value))
                 elif key.startswith(MODEL_PREFIX):
@@ -71,8 +75,13 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict, dict, dict]:
         if "pickle" in str(exc).lower():
             raise CheckpointError(f"{path}: refused to load, it contains pickled objects") from exc
         raise CheckpointError(f"{path}: corrupt checkpoint ({exc})") from exc
-    except (OSError, EOFError, zipfile.BadZipFile, json.JSONDecodeError, KeyError) as exc:
+    except Exception as exc:  # noqa: BLE001 - see below
+        # The bytes are untrusted, and a corrupt zip or .npy header fails inside zipfile
+        # and NumPy's parser in many ways (BadZipFile, EOFError, SyntaxError, TokenError,
+        # MemoryError or OverflowError for an absurd shape, ...): every one means "corrupt".
         raise CheckpointError(f"{path}: truncated or corrupt checkpoint ({type(exc).__name__}: {exc})") from exc
     if meta is None:
         raise CheckpointError(f"{path}: not a chainrule checkpoint (no {META_KEY} entry)")
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{path}: {META_KEY} holds a JSON {type(meta).__name__}, expected a JSON object")
     return model_state, optim_state, meta
