@@ -120,3 +120,14 @@ def test_draw_graph_needs_the_graph(tmp_path):
     loss.backward()
     with pytest.raises(RuntimeError, match="retain_graph=True"):
         cr.draw_graph(loss, tmp_path / "g.dot")
+
+
+def test_one_element_tensors_show_their_values(tmp_path):
+    x = cr.tensor(3.0, dtype=np.float64, requires_grad=True)
+    x.name = "x"
+    (path,) = cr.draw_graph((x * x).sigmoid(), tmp_path / "scalar.dot")
+    labels, edges = parse(path.read_text())
+    by_name = {label[0]: label for label in labels.values()}
+    assert by_name["x"][1] == "() = 3"
+    assert by_name["output"][1] == f"() = {1 / (1 + np.exp(-9.0)):.4g}"
+    assert ("Mul#1", "Sigmoid#1", "() = 9") in edges

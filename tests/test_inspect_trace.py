@@ -83,6 +83,15 @@ def test_views_of_one_buffer_count_once():
     assert t.ops[0].saved_bytes == N * D_IN * F32
 
 
+def test_a_slice_counts_its_own_bytes_not_its_whole_base():
+    all_labels = np.zeros(100 * N, np.int64)  # e.g. a dataset's labels, batched by slicing
+    logits = cr.tensor(np.zeros((N, CLASSES), np.float32), requires_grad=True)
+    with cr.trace() as t:
+        cr.softmax_cross_entropy(logits, cr.Tensor(all_labels[:N]))
+    assert sorted(t.ops[0].saved_names) == ["labels", "p"]
+    assert t.ops[0].saved_bytes == N * CLASSES * F32 + N * I64
+
+
 def test_an_mlp_step_has_one_row_per_op_with_the_models_shapes():
     model, (x, y) = mlp(), data()
     with cr.trace() as t:

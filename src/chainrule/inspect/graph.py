@@ -53,6 +53,12 @@ def _norm_text(norm: float | None) -> str:
     return "" if norm is None else f"‖grad‖ = {norm:.3g}"
 
 
+def _shape_text(tensor: Tensor) -> str:
+    """The shape, and the value of a one-element tensor: ``(128×10)``, ``() = 1.546``."""
+    value = f" = {tensor.item():.4g}" if tensor.size == 1 else ""
+    return format_shape(tensor.shape) + value
+
+
 def _lines(*parts: str) -> str:
     return "\n".join(p for p in parts if p)
 
@@ -163,9 +169,8 @@ def build_graph(tensor: Tensor, names: dict[int, str] | None = None, collapse: b
     _add_leaves(graph, ops, consumers, node_of, names)
     _add_op_edges(graph, ops, node_of)
     out_id = "output"
-    value = f"= {tensor.item():.4g}" if tensor.size == 1 else ""
     graph.nodes.append(GraphNode(out_id, "output", _lines(
-        tensor.name or "output", f"{format_shape(tensor.shape)} {value}".rstrip(), _norm_text(gradient_norm(tensor)))))
+        tensor.name or "output", _shape_text(tensor), _norm_text(gradient_norm(tensor)))))
     if ops:
         graph.edges.append(GraphEdge(node_of[ops[-1]], out_id))
     return graph
@@ -195,7 +200,7 @@ def _add_leaves(graph, ops, consumers, node_of, names) -> None:
             kind = "parameter" if t.requires_grad else "input"
             name = names.get(id(t)) or t.name or ("parameter" if t.requires_grad else "input")
             leaf_id = f"leaf{len(seen)}"
-            graph.nodes.append(GraphNode(leaf_id, kind, _lines(name, format_shape(t.shape), _norm_text(gradient_norm(t)))))
+            graph.nodes.append(GraphNode(leaf_id, kind, _lines(name, _shape_text(t), _norm_text(gradient_norm(t)))))
             graph.edges.extend(GraphEdge(leaf_id, target) for target in targets)
 
 
@@ -209,4 +214,4 @@ def _add_op_edges(graph, ops, node_of) -> None:
             if source == target or (source, target, id(t)) in drawn:
                 continue
             drawn.add((source, target, id(t)))
-            graph.edges.append(GraphEdge(source, target, _lines(format_shape(t.shape), _norm_text(gradient_norm(t)))))
+            graph.edges.append(GraphEdge(source, target, _lines(_shape_text(t), _norm_text(gradient_norm(t)))))

@@ -2,12 +2,12 @@
 
 Definition (used by the trace and documented in the README): the arrays saved for
 backward are the arrays found in the Function's ``__dict__`` right after ``forward``,
-directly or inside a tuple or list. Each is charged for the whole buffer it keeps
-alive — the base array at the end of its ``.base`` chain — and each buffer is
-counted once, however many saved arrays view it. A buffer that is also the memory of
-one of the op's inputs (a layer's input ``x``, its weight ``W``) or of its output
-(ReLU keeps ``y``) is still counted, because the graph keeps it alive, and is
-reported as shared with that input or output.
+directly or inside a tuple or list, and their bytes are the sum of their ``nbytes``,
+with each memory buffer counted once: arrays that view one base array (``x`` and
+``x.T``, two slices of one array) count as the largest of them. An array that is
+also the memory of one of the op's inputs (a layer's input ``x``, its weight ``W``)
+or of its output (ReLU keeps ``y``) is still counted, because the graph keeps it
+alive, and is reported as shared with that input or output.
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def saved_arrays(fn) -> list[tuple[str, object]]:
 class SavedMemory:
     """The buffers one node keeps for backward.
 
-    buffers: id of each distinct root buffer → its bytes. names: the attributes that
+    buffers: id of each distinct root buffer → the bytes charged for it. names: the attributes that
     hold saved arrays. shared_with_inputs / shared_with_output: bytes of the buffers
     that are also an input's or the output's memory. leaf_buffers: ids of the buffers
     that belong to leaf inputs (parameters, data), which exist whether or not a graph
@@ -64,8 +64,8 @@ def measure_saved(fn, inputs, output) -> SavedMemory:
     memory = SavedMemory()
     for name, array in saved_arrays(fn):
         memory.names.append(name)
-        root = root_buffer(array)
-        memory.buffers[id(root)] = root.nbytes
+        key = id(root_buffer(array))
+        memory.buffers[key] = max(memory.buffers.get(key, 0), array.nbytes)
     input_roots = {id(root_buffer(t.data)): t for t in inputs}
     memory.shared_with_inputs = sum(n for key, n in memory.buffers.items() if key in input_roots)
     output_root = id(root_buffer(output.data))
