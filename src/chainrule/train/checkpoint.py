@@ -51,12 +51,10 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict, dict, dict]:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
+    _check_is_zip(path)
     model_state, optim_state, meta = {}, {}, None
     try:
-        archive = numpy.load(path, allow_pickle=False)
-        if isinstance(archive, numpy.ndarray):
-            raise CheckpointError(f"{path}: not a checkpoint: a single .npy array, not an .npz archive")
-        with archive:
+        with numpy.load(path, allow_pickle=False) as archive:
             for key in archive.files:
                 value = archive[key]
                 if not isinstance(value, numpy.ndarray):
@@ -85,3 +83,17 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict, dict, dict]:
     if not isinstance(meta, dict):
         raise CheckpointError(f"{path}: {META_KEY} holds a JSON {type(meta).__name__}, expected a JSON object")
     return model_state, optim_state, meta
+
+
+def _check_is_zip(path: Path) -> None:
+    """Refuse anything but a zip archive before NumPy sees it: NumPy takes any other file
+    for a pickle (or a lone .npy array), and a checkpoint is never unpickled."""
+    with open(path, "rb") as handle:
+        head = handle.read(6)
+    if head.startswith(b"PK"):
+        return
+    if head == b"\x93NUMPY":
+        raise CheckpointError(f"{path}: not a checkpoint: a single .npy array, not an .npz archive")
+    if head[:1] == b"\x80":
+        raise CheckpointError(f"{path}: refused to load, it is a pickle (checkpoints are never unpickled)")
+    raise CheckpointError(f"{path}: truncated or corrupt checkpoint (not an .npz archive: it starts with {head!r})")
