@@ -4,11 +4,17 @@ Data, caches and checkpoints must never be left half-written by a crash, a full
 disk or a failed check: the bytes go to a temporary file in the same directory
 (so the final rename stays on one filesystem and is atomic), are flushed and
 fsynced, and only then renamed over the destination.
+
+A writer killed outright (SIGKILL, the OOM killer) cannot remove its temporary
+file, so each temporary file's name carries its writer's process id, and the next
+write to the same destination removes those whose writer no longer exists: however
+often training is killed mid-checkpoint, at most one stray temporary file remains.
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import BinaryIO, Iterator
@@ -22,7 +28,8 @@ def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
     temporary file is removed and ``path`` is left as it was.
     """
     path = Path(path)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    _remove_abandoned_temporaries(path)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(descriptor, "wb") as handle:
             yield handle
@@ -34,6 +41,30 @@ def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
             os.unlink(temporary)
         raise
     _fsync_directory(path.parent)
+
+
+def _remove_abandoned_temporaries(path: Path) -> None:
+    """Delete the temporary files of earlier writers of ``path`` that were killed mid-write."""
+    # Only POSIX can ask whether a process exists without touching it (on Windows,
+    # os.kill(pid, 0) would send it a Ctrl-C).
+    if os.name != "posix" or not path.parent.is_dir():
+        return
+    ours = re.compile(rf"\.{re.escape(path.name)}\.(\d+)\.[^.]+\.tmp")
+    for candidate in path.parent.iterdir():
+        match = ours.fullmatch(candidate.name)
+        if match and not _process_exists(int(match[1])):
+            with contextlib.suppress(FileNotFoundError):
+                candidate.unlink()
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, and belongs to someone else
+        return True
+    return True
 
 
 def _fsync_directory(directory: Path) -> None:
