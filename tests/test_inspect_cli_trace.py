@@ -1,7 +1,8 @@
 """`chainrule train --trace` prints the trace of one training step of the recipe's model,
 with the shapes and saved bytes its recipe dictates, before training as usual."""
-from chainrule.cli import main
 from synthetic import write_fashion_like
+
+from chainrule.cli import main
 
 BATCH, HIDDEN = 64, 32
 

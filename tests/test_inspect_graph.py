@@ -11,8 +11,8 @@ import chainrule as cr
 from chainrule import nn
 
 N, D_IN, HIDDEN, CLASSES = 8, 12, 16, 4
-NODE = re.compile(r"^  (\w+) \[.*label=\"((?:[^\"\\]|\\.)*)\"\];$", re.M)
-EDGE = re.compile(r"^  (\w+) -> (\w+)(?: \[label=\"((?:[^\"\\]|\\.)*)\"\])?;$", re.M)
+NODE = re.compile(r"^  (\w+) \[.*label=\"((?:[^\"\\]|\\.)*)\"\];$", re.MULTILINE)
+EDGE = re.compile(r"^  (\w+) -> (\w+)(?: \[label=\"((?:[^\"\\]|\\.)*)\"\])?;$", re.MULTILINE)
 
 
 def parse(dot_text: str):

@@ -11,13 +11,31 @@ reach models only through ``named_parameters()``.
 from .dot import draw_graph, to_dot
 from .explain import ExplainStep, explain, explain_steps, format_explanation
 from .formula import Clause
-from .gradient_health import GradientProblem, GradientWarning, check_gradients, gradient_problems
+from .gradient_health import (
+    GradientProblem,
+    GradientWarning,
+    check_gradients,
+    gradient_problems,
+)
 from .graph import ComputationGraph, build_graph
 from .trace import OpRecord, Trace, trace, trace_one_step
 
 __all__ = [
-    "trace", "Trace", "OpRecord", "trace_one_step",
-    "explain", "explain_steps", "format_explanation", "ExplainStep", "Clause",
-    "draw_graph", "to_dot", "build_graph", "ComputationGraph",
-    "check_gradients", "gradient_problems", "GradientProblem", "GradientWarning",
+    "Clause",
+    "ComputationGraph",
+    "ExplainStep",
+    "GradientProblem",
+    "GradientWarning",
+    "OpRecord",
+    "Trace",
+    "build_graph",
+    "check_gradients",
+    "draw_graph",
+    "explain",
+    "explain_steps",
+    "format_explanation",
+    "gradient_problems",
+    "to_dot",
+    "trace",
+    "trace_one_step",
 ]

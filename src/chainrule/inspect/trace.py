@@ -15,8 +15,8 @@ from __future__ import annotations
 import contextlib
 import json
 import weakref
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Iterator
 
 from ..tensor import observe
 from .held import HeldBuffers
