@@ -195,7 +195,7 @@ def _add_leaves(graph, ops, consumers, node_of, names) -> None:
                 continue
             seen.add(id(t))
             targets = list(dict.fromkeys(node_of[u] for u in consumers[id(t)]))
-            if t.requires_grad and all(target.startswith("repeat") for target in targets):
+            if t.requires_grad and len(targets) == 1 and targets[0].startswith("repeat"):
                 continue  # summarised in the collapsed node's label
             kind = "parameter" if t.requires_grad else "input"
             name = names.get(id(t)) or t.name or ("parameter" if t.requires_grad else "input")

@@ -157,12 +157,8 @@ class Trace:
         }
 
     def to_dict(self) -> dict:
-        ops = []
-        for record in self.ops:
-            row = asdict(record)
-            row["source"] = None if record.source is None else asdict(record.source)
-            ops.append(row)
-        return {"ops": ops, "totals": self.totals()}
+        """The records (sources as dicts) and totals, as plain Python values."""
+        return {"ops": [asdict(record) for record in self.ops], "totals": self.totals()}
 
     def to_json(self, indent: int | None = None) -> str:
         """The records and totals as JSON (shapes as lists, times in seconds, sizes in bytes)."""
