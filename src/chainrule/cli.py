@@ -137,27 +137,30 @@ def load_target(spec: str):
 def add_train_command(subcommands) -> None:
     from .train import recipes
 
-    defaults = recipes.DEFAULTS
+    def default(key: str) -> str:
+        value = recipes.DEFAULTS[key]
+        text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+        per_model = [f"{model}: {options[key]}" for model, options in recipes.MODEL_DEFAULTS.items() if key in options]
+        return f" (default: {text}{'; ' + ', '.join(per_model) if per_model else ''})"
+
     train = subcommands.add_parser(
         "train", help="train a model on Fashion-MNIST or MNIST (defaults: a good MLP recipe)",
         description="Train with a progress bar and a per-epoch table; write a checkpoint after every epoch "
                     "(and on Ctrl-C / SIGTERM), the loss/accuracy curves and a confusion matrix to --out. "
-                    "With --resume, the run continues with the checkpoint's own recipe.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    train.add_argument("--dataset", choices=("fashion-mnist", "mnist"), default=defaults["dataset"])
-    train.add_argument("--model", choices=recipes.MODELS, default=defaults["model"])
-    train.add_argument("--hidden", type=parse_shape, default=tuple(defaults["hidden"]), metavar="W1,W2",
-                       help="hidden widths of the mlp")
-    train.add_argument("--epochs", type=int, default=defaults["epochs"], help="passes over the training set")
-    train.add_argument("--batch-size", type=int, default=defaults["batch_size"], help="samples per step")
-    train.add_argument("--optimizer", choices=recipes.OPTIMIZERS, default=defaults["optimizer"], help="update rule")
-    train.add_argument("--lr", type=float, default=defaults["lr"], help="(peak) learning rate")
-    train.add_argument("--momentum", type=float, default=defaults["momentum"], help="SGD momentum")
-    train.add_argument("--weight-decay", type=float, default=defaults["weight_decay"], help="L2 penalty")
-    train.add_argument("--schedule", choices=("cosine", "none"), default=defaults["schedule"],
-                       help="learning-rate schedule over the epochs")
-    train.add_argument("--seed", type=int, default=defaults["seed"], help="initial weights, shuffling, dropout")
-    train.add_argument("--out", default="runs/latest", help="directory for checkpoint, plots and history")
+                    "With --resume, the run continues with the checkpoint's own recipe.")
+    train.add_argument("--dataset", choices=("fashion-mnist", "mnist"), help="data set" + default("dataset"))
+    train.add_argument("--model", choices=recipes.MODELS, help="network" + default("model"))
+    train.add_argument("--hidden", type=parse_shape, metavar="W1,W2", help="hidden widths of the mlp" + default("hidden"))
+    train.add_argument("--epochs", type=int, help="passes over the training set" + default("epochs"))
+    train.add_argument("--batch-size", type=int, help="samples per step" + default("batch_size"))
+    train.add_argument("--optimizer", choices=recipes.OPTIMIZERS, help="update rule" + default("optimizer"))
+    train.add_argument("--lr", type=float, help="(peak) learning rate" + default("lr"))
+    train.add_argument("--momentum", type=float, help="SGD momentum" + default("momentum"))
+    train.add_argument("--weight-decay", type=float, help="L2 penalty" + default("weight_decay"))
+    train.add_argument("--schedule", choices=("cosine", "none"), help="learning-rate schedule" + default("schedule"))
+    train.add_argument("--seed", type=int, help="initial weights, shuffling, dropout" + default("seed"))
+    train.add_argument("--out", default="runs/latest", help="directory for checkpoint, plots and history "
+                                                           "(default: runs/latest)")
     train.add_argument("--resume", metavar="CHECKPOINT", help="continue an interrupted run exactly")
     train.add_argument("--data-root", help="directory holding the four IDX files (else searched for)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -170,7 +173,8 @@ def add_train_command(subcommands) -> None:
 def run_train(args: argparse.Namespace) -> int:
     from .train import TrainingDiverged, TrainingInterrupted, train
 
-    options = {"dataset": args.dataset, "model": args.model, "hidden": list(args.hidden), "epochs": args.epochs,
+    options = {"dataset": args.dataset, "model": args.model, "epochs": args.epochs,
+               "hidden": None if args.hidden is None else list(args.hidden),
                "batch_size": args.batch_size, "optimizer": args.optimizer, "lr": args.lr,
                "momentum": args.momentum, "weight_decay": args.weight_decay, "schedule": args.schedule,
                "seed": args.seed}
@@ -197,7 +201,7 @@ def print_step_trace(options: dict, data_root: str | None) -> None:
     from .train import recipes
     from .train.run import load_split
 
-    recipe = {**recipes.DEFAULTS, **options}
+    recipe = recipes.recipe_for(options)
     cr_random.manual_seed(recipe["seed"])
     train_set, loader = load_split(recipe, train=True, root=data_root)
     model = recipes.build_model(recipe, num_classes=len(train_set.classes))

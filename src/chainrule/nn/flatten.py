@@ -19,3 +19,19 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Split axis ``dim`` into ``sizes``: (N, 784) → (N, 1, 28, 28) with dim=1, sizes=(1, 28, 28)."""
+
+    def __init__(self, dim: int, sizes: tuple[int, ...]):
+        super().__init__()
+        self.dim = dim
+        self.sizes = tuple(sizes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        dim = self.dim % x.ndim
+        return F.reshape(x, x.shape[:dim] + self.sizes + x.shape[dim + 1:])
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.sizes}"

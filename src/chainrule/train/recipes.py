@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .. import nn, optim
 
-MODELS = ("mlp", "linear")
+MODELS = ("mlp", "linear", "cnn")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 
 DEFAULTS = {
@@ -24,10 +24,33 @@ DEFAULTS = {
     "seed": 0,
 }
 
+MODEL_DEFAULTS = {"cnn": {"epochs": 8}}
+"""Where a model's good recipe differs from DEFAULTS (a CNN needs fewer, slower epochs)."""
+
+
+def recipe_for(options: dict) -> dict:
+    """DEFAULTS, then the model's own defaults, then ``options`` (None means "default")."""
+    given = {k: v for k, v in options.items() if v is not None}
+    unknown = set(given) - set(DEFAULTS)
+    if unknown:
+        raise TypeError(f"unknown training options: {sorted(unknown)}")
+    model = given.get("model", DEFAULTS["model"])
+    return {**DEFAULTS, **MODEL_DEFAULTS.get(model, {}), **given}
+
 
 def build_model(recipe: dict, in_features: int = 784, num_classes: int = 10) -> nn.Module:
-    """The network a recipe names: ``mlp`` (ReLU MLP with ``hidden`` widths) or ``linear``."""
+    """The network a recipe names: ``mlp`` (ReLU MLP with ``hidden`` widths), ``linear``, or
+    ``cnn`` (two conv-BN-ReLU-pool blocks, 32 and 64 channels, then a 128-unit classifier)."""
     name = recipe["model"]
+    if name == "cnn":
+        side = int(round(in_features ** 0.5))
+        return nn.Sequential(
+            nn.Flatten(), nn.Unflatten(1, (1, side, side)),  # any (N, 28, 28) or (N, 784) → (N, 1, 28, 28)
+            nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(64 * (side // 4) ** 2, 128), nn.ReLU(), nn.Dropout(0.25),
+            nn.Linear(128, num_classes),
+        )
     if name == "linear":
         return nn.Sequential(nn.Flatten(), nn.Linear(in_features, num_classes))
     if name == "mlp":

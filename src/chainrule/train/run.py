@@ -13,7 +13,7 @@ from .. import data, random as cr_random
 from .checkpoint import load_checkpoint
 from .fit import evaluate, fit
 from .plots import plot_confusion_matrix, plot_history
-from .recipes import DEFAULTS, build_model, build_optimizer, build_scheduler
+from .recipes import build_model, build_optimizer, build_scheduler, recipe_for
 
 DATASETS = {"fashion-mnist": data.FashionMNIST, "mnist": data.MNIST}
 NORMALIZATION = {"fashion-mnist": (data.FASHION_MNIST_MEAN, data.FASHION_MNIST_STD),
@@ -35,16 +35,13 @@ def load_split(recipe: dict, train: bool, root: str | None = None):
 
 def train(out: str = "runs/latest", resume: str | None = None, data_root: str | None = None,
           progress: bool = True, log: Callable[[str], None] = print, **options) -> dict:
-    """Train the recipe ``DEFAULTS`` updated with ``options``; write results to ``out``.
+    """Train the recipe ``options`` (missing ones from ``recipes.DEFAULTS``); write results to ``out``.
 
     Writes ``out/checkpoint.npz`` (after every epoch, and on interruption),
     ``out/history.json``, ``out/curves.png`` and ``out/confusion.png``.
     Returns the final test metrics and the history.
     """
-    unknown = set(options) - set(DEFAULTS)
-    if unknown:
-        raise TypeError(f"unknown training options: {sorted(unknown)}")
-    recipe = {**DEFAULTS, **options}
+    recipe = recipe_for(options)
     if resume is not None:
         recipe = load_checkpoint(resume)[2]["recipe"]
     out_dir = Path(out)
