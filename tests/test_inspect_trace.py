@@ -141,7 +141,6 @@ def test_peak_bytes_hold_retained_graphs_and_free_unused_ones():
         kept.backward(retain_graph=True)
         loss_fn(model(x), y).backward()
     assert t.peak_bytes == total + own  # the retained graph's own buffers stay; leaves are shared
-    del kept
 
 
 def test_no_grad_ops_are_listed_but_save_nothing():
