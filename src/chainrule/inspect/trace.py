@@ -176,7 +176,7 @@ class Trace:
         for r in self.ops:
             rows.append([str(r.index), r.op, str(r.source or "?"),
                          " ".join(format_shape(s) for s in r.input_shapes), format_shape(r.output_shape),
-                         r.dtype, format_bytes(r.saved_bytes) if r.recorded else "—", ", ".join(r.saved_names),
+                         r.dtype, format_bytes(r.saved_bytes) if r.recorded else "—", _shortened(", ".join(r.saved_names)),
                          format_seconds(r.forward_seconds), format_seconds(r.backward_seconds)])
         table = render_table(header, rows, right_aligned={0, 6, 8, 9})
         t = self.totals()
@@ -190,6 +190,11 @@ class Trace:
 
     def __repr__(self) -> str:
         return f"<Trace of {len(self.ops)} ops>"
+
+
+def _shortened(text: str, width: int = 32) -> str:
+    """``text`` cut to ``width`` characters, with "…" when cut (the JSON has it whole)."""
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 @contextlib.contextmanager
