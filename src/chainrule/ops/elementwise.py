@@ -79,10 +79,11 @@ class Div(Function):
         return a / b
 
     def backward(self, dy):
-        # y = a / b  ⇒  da = dy / b, db = −dy·a / b²
+        # y = a / b  ⇒  da = dy / b, db = −dy·a / b² = −dy·(a / b) / b
+        # (b² itself would underflow to 0 or overflow to inf for |b| far from 1, e.g. 1e-200)
         a, b = self.a, self.b
         da = sum_to(dy / b, a.shape) if self.needs_input_grad[0] else None
-        db = sum_to(-dy * a / (b * b), b.shape) if self.needs_input_grad[1] else None
+        db = sum_to(-dy * (a / b) / b, b.shape) if self.needs_input_grad[1] else None
         return da, db
 
 
