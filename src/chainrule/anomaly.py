@@ -5,7 +5,8 @@ A NaN loss says only that something, somewhere, went wrong. Inside
 node's backward returns, is checked as soon as it exists; the first non-finite one
 raises :class:`~chainrule.errors.AnomalyError` naming the op, the shapes and dtypes
 of its inputs, whether those inputs were already non-finite, and the line of *your*
-code that called the op (with the chainrule calls in between). For a gradient, that
+code that called the op (``inspect.source.caller_outside_chainrule``: the layer's
+line when chainrule itself drives, as in ``chainrule train``). For a gradient, that
 is the line that ran the op's forward pass, remembered when it ran.
 
 It is built on :func:`chainrule.tensor.observe` and costs nothing outside the block;
@@ -15,65 +16,13 @@ remembering where it was called), so use it to hunt a bug, not to train.
 from __future__ import annotations
 
 import contextlib
-import linecache
-import os
-import sys
 import weakref
-from typing import Iterator, NamedTuple
+from typing import Iterator
 
 from . import backend
 from .errors import AnomalyError
+from .inspect.source import SourceLine, caller_outside_chainrule
 from .tensor import Function, Tensor, observe
-
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-_PLUMBING = {os.path.join(_PACKAGE_DIR, name) for name in ("tensor.py", "anomaly.py")}
-"""Files whose frames are the machinery of calling and observing an op, never worth showing."""
-
-_SHOWN_INTERNAL_FRAMES = 6
-
-
-class Frame(NamedTuple):
-    filename: str
-    lineno: int
-    function: str
-
-    def __str__(self) -> str:
-        return f"{self.filename}:{self.lineno} in {self.function}"
-
-
-class CallSite(NamedTuple):
-    """Where an op was called: the innermost frame outside chainrule, and the chainrule
-    frames between it and the op (outermost first)."""
-
-    user: Frame | None
-    internal: tuple[Frame, ...]
-
-    def describe(self, verb: str) -> list[str]:
-        lines = []
-        if self.user is None:
-            lines.append(f"  {verb} from inside chainrule (no caller outside it was found)")
-        else:
-            source = linecache.getline(self.user.filename, self.user.lineno).strip()
-            lines.append(f"  {verb} at {self.user}" + (f":  {source}" if source else ""))
-        if self.internal:
-            shown = self.internal[-_SHOWN_INTERNAL_FRAMES:]
-            chain = " → ".join(f"{os.path.relpath(f.filename, _PACKAGE_DIR)}:{f.lineno} {f.function}" for f in shown)
-            lines.append(f"  through chainrule: {chain}")
-        return lines
-
-
-def _call_site() -> CallSite:
-    internal = []
-    frame = sys._getframe(1)
-    while frame is not None:
-        code = frame.f_code
-        filename = os.path.abspath(code.co_filename)
-        if not filename.startswith(_PACKAGE_DIR):
-            return CallSite(Frame(code.co_filename, frame.f_lineno, code.co_name), tuple(reversed(internal)))
-        if filename not in _PLUMBING:
-            internal.append(Frame(filename, frame.f_lineno, getattr(code, "co_qualname", code.co_name)))
-        frame = frame.f_back
-    return CallSite(None, tuple(reversed(internal)))
 
 
 def _is_finite(array) -> bool:
@@ -112,9 +61,9 @@ class AnomalyDetector:
 
     def on_forward(self, fn: Function, inputs: tuple, output: Tensor, seconds: float) -> None:
         if self.check_forward and not _is_finite(output.data):
-            raise self._forward_error(fn, inputs, output, _call_site())
+            raise self._forward_error(fn, inputs, output, caller_outside_chainrule())
         if output.creator is fn:
-            self.call_sites[fn] = _call_site()
+            self.call_sites[fn] = caller_outside_chainrule()
 
     def on_backward(self, fn: Function, grad_output, grads: tuple, seconds: float) -> None:
         for index, grad in enumerate(grads):
@@ -122,10 +71,10 @@ class AnomalyDetector:
                 raise self._backward_error(fn, index, grad, grad_output)
 
     @staticmethod
-    def _forward_error(fn: Function, inputs: tuple, output: Tensor, site: CallSite) -> AnomalyError:
+    def _forward_error(fn: Function, inputs: tuple, output: Tensor, site: SourceLine | None) -> AnomalyError:
         lines = [f"detect_anomaly: {fn.name} returned a non-finite output in the forward pass "
-                 f"({_census(output.data)}; output {tuple(output.shape)} {output.dtype})"]
-        lines += site.describe("called")
+                 f"({_census(output.data)}; output {tuple(output.shape)} {output.dtype})",
+                 _describe_site("called", site)]
         lines.append("  inputs:")
         lines += _describe_inputs(inputs)
         if all(_is_finite(t.data) for t in inputs):
@@ -139,13 +88,14 @@ class AnomalyDetector:
         return AnomalyError("\n".join(lines), fn.name, "forward", _source(site))
 
     def _backward_error(self, fn: Function, index: int, grad, grad_output) -> AnomalyError:
+        recorded = fn in self.call_sites
         site = self.call_sites.get(fn)
         lines = [f"detect_anomaly: the gradient that {fn.name}.backward returned for input {index} is not "
                  f"finite ({_census(grad)}; gradient {tuple(grad.shape)} {grad.dtype})"]
-        if site is None:
-            lines.append(f"  {fn.name} ran its forward pass outside detect_anomaly(), so its call site is unknown")
+        if recorded:
+            lines.append(_describe_site(f"{fn.name} was called", site))
         else:
-            lines += site.describe(f"{fn.name} was called")
+            lines.append(f"  {fn.name} ran its forward pass outside detect_anomaly(), so its call site is unknown")
         lines.append("  inputs of its forward pass:")
         lines += _describe_inputs(fn.inputs)
         lines.append(f"  upstream gradient: {_describe(grad_output)}")
@@ -158,10 +108,14 @@ class AnomalyDetector:
         return AnomalyError("\n".join(lines), fn.name, "backward", _source(site))
 
 
-def _source(site: CallSite | None) -> str | None:
-    if site is None or site.user is None:
-        return None
-    return f"{site.user.filename}:{site.user.lineno}"
+def _describe_site(verb: str, site: SourceLine | None) -> str:
+    if site is None:
+        return f"  {verb} from inside chainrule (no caller outside it was found)"
+    return f"  {verb} at {site.file}:{site.line}" + (f":  {site.text}" if site.text else "")
+
+
+def _source(site: SourceLine | None) -> str | None:
+    return None if site is None else f"{site.file}:{site.line}"
 
 
 @contextlib.contextmanager

@@ -12,6 +12,7 @@ raises :class:`UsageError` for a mistake on the command line (exit status 2).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import pathlib
 import sys
@@ -164,6 +165,9 @@ def add_train_command(subcommands) -> None:
     train.add_argument("--resume", metavar="CHECKPOINT", help="continue an interrupted run exactly")
     train.add_argument("--data-root", help="directory holding the four IDX files (else searched for)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument("--detect-anomaly", action="store_true",
+                       help="check every op (slower): stop at the first whose output or gradient is NaN or inf "
+                            "and name it, its input shapes and the line that called it")
     train.add_argument("--trace", action="store_true",
                        help="first print a trace of one training step: each op's shapes, bytes saved for "
                             "backward and times")
@@ -171,6 +175,8 @@ def add_train_command(subcommands) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from .anomaly import detect_anomaly
+    from .errors import AnomalyError
     from .train import TrainingDiverged, TrainingInterrupted, train
 
     options = {"dataset": args.dataset, "model": args.model, "epochs": args.epochs,
@@ -181,13 +187,14 @@ def run_train(args: argparse.Namespace) -> int:
     if args.trace:
         print_step_trace(options, args.data_root)
     try:
-        train(out=args.out, resume=args.resume, data_root=args.data_root, progress=not args.no_progress,
-              **options)
+        with detect_anomaly() if args.detect_anomaly else contextlib.nullcontext():
+            train(out=args.out, resume=args.resume, data_root=args.data_root, progress=not args.no_progress,
+                  **options)
     except TrainingInterrupted as stop:
         print(f"chainrule train: {stop}", file=sys.stderr)
         return stop.exit_code
-    except TrainingDiverged as diverged:
-        print(f"chainrule train: error: {diverged}", file=sys.stderr)
+    except (TrainingDiverged, AnomalyError) as failure:
+        print(f"chainrule train: error: {failure}", file=sys.stderr)
         return 1
     return 0
 

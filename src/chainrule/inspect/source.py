@@ -8,8 +8,9 @@ import sysconfig
 from dataclasses import dataclass
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-# The graph machinery itself: an op called from here was called on someone's behalf.
-_ENGINE = tuple(_PACKAGE_DIR + part for part in ("tensor.py", "ops" + os.sep, "inspect" + os.sep))
+# The graph machinery itself (and the observers that ask from inside it): an op called
+# from here was called on someone's behalf.
+_ENGINE = tuple(_PACKAGE_DIR + part for part in ("tensor.py", "anomaly.py", "ops" + os.sep, "inspect" + os.sep))
 _STDLIB_DIR = os.path.abspath(sysconfig.get_paths()["stdlib"]) + os.sep
 _SITE_DIRS = tuple(os.path.abspath(sysconfig.get_paths()[key]) + os.sep for key in ("purelib", "platlib"))
 
