@@ -28,9 +28,27 @@ case("exp", cr.exp, lambda a: a.exp(), randn(2, 3))
 case("log", cr.log, lambda a: a.log(), positive(2, 3))
 case("sqrt", cr.sqrt, lambda a: a.sqrt(), positive(2, 3))
 case("abs", cr.abs, lambda a: a.abs(), away_from_zero(3, 3))
+for shape in [(1,), (0, 3), (2, 1, 3)]:
+    tag = f"{shape}"
+    case("neg", lambda a: -a, lambda a: -a, randn(*shape), id=f"neg{tag}")
+    case("exp", cr.exp, lambda a: a.exp(), randn(*shape), id=f"exp{tag}")
+    case("log", cr.log, lambda a: a.log(), positive(*shape), id=f"log{tag}")
+    case("sqrt", cr.sqrt, lambda a: a.sqrt(), positive(*shape), id=f"sqrt{tag}")
+    case("abs", cr.abs, lambda a: a.abs(), away_from_zero(*shape), id=f"abs{tag}")
+    case("relu", cr.relu, lambda a: a.relu(), away_from_zero(*shape), id=f"relu{tag}")
+    case("cast", lambda a: cr.cast(cr.cast(a, np.float64) * 3.0, a.dtype), None, randn(*shape), id=f"cast{tag}")
+case("exp", lambda x: cr.exp(x) * x, lambda x: x.exp() * x, randn(4), id="exp(x)*x")
+case("relu", lambda x: cr.relu(x) * cr.relu(-x) + cr.relu(x), lambda x: x.relu() * (-x).relu() + x.relu(),
+     away_from_zero(5), id="relu(x)·relu(-x)+relu(x)")
 _mask = rng.random((3, 4)) > 0.5
 case("where", lambda c, a, b: cr.where(c, a, b), lambda c, a, b: torch().where(c, a, b),
      _mask, randn(3, 4), randn(4), id="where(broadcast)")
+case("where", lambda c, a, b: cr.where(c, a, b), lambda c, a, b: torch().where(c, a, b),
+     rng.random((2, 1, 4)) > 0.5, randn(3, 1), randn(1), id="where(3-way broadcast)")
+case("where", lambda c, x: cr.where(c, x, x * 2.0), lambda c, x: torch().where(c, x, x * 2.0),
+     rng.random(6) > 0.5, randn(6), id="where(x,2x)")
+case("where", lambda c, a, b: cr.where(c, a, b), lambda c, a, b: torch().where(c, a, b),
+     np.zeros((0, 2), dtype=bool), randn(0, 2), randn(2), id="where(empty)")
 case("clip", lambda a: cr.clip(a, -0.5, 0.7), lambda a: a.clamp(-0.5, 0.7), distinct(4, 5) * 0.3 + 0.013)
 case("clip", lambda a: cr.clip(a, low=0.1), lambda a: a.clamp(min=0.1), distinct(6) * 0.3 + 0.013, id="clip(low)")
 case("cast", lambda a: cr.cast(cr.cast(a, np.float64) * 3.0, a.dtype), None, randn(3), id="cast(up,down)")
@@ -54,6 +72,11 @@ case("sum", lambda a: a.sum(axis=1), lambda a: a.sum(dim=1), randn(0, 3), id="su
 
 # -- shape -----------------------------------------------------------------------
 case("reshape", lambda a: a.reshape(4, -1), lambda a: a.reshape(4, -1), randn(2, 3, 4))
+case("reshape", lambda a: a.reshape(()), lambda a: a.reshape(()), randn(1, 1), id="reshape(to scalar)")
+case("reshape", lambda a: a.reshape(0, 5), lambda a: a.reshape(0, 5), randn(5, 0), id="reshape(empty)")
+case("reshape", lambda a: a.reshape(6) * a.reshape(2, 3).sum(axis=0).reshape(1, 3).reshape(3).sum(),
+     lambda a: a.reshape(6) * a.reshape(2, 3).sum(dim=0).reshape(1, 3).reshape(3).sum(), randn(3, 2),
+     id="reshape(x used twice)")
 case("permute", lambda a: a.permute(2, 0, 1), lambda a: a.permute(2, 0, 1), randn(2, 3, 4))
 case("permute", lambda a: a.T, lambda a: a.T, randn(2, 5), id="permute(T)")
 case("permute", lambda a: a.transpose(0, 2), lambda a: a.transpose(0, 2), randn(2, 3, 4), id="transpose(0,2)")
