@@ -120,9 +120,15 @@ class Function:
                 f"{self.name} was already called on the graph: a Function object is one node, "
                 f"so create a new one for each call (e.g. ops.{self.name}()(x), or cr.relu(x))"
             )
-        tensors = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in inputs)
-        wants = tuple(t.requires_grad for t in tensors)
-        record = _grad_enabled and any(wants)
+        tensors = inputs
+        for t in inputs:
+            if not isinstance(t, Tensor):
+                tensors = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in inputs)
+                break
+        # List comprehensions, not generators: this runs once per op, and at batch size 1
+        # the per-op overhead is what a training step costs.
+        wants = tuple([t.requires_grad for t in tensors])
+        record = _grad_enabled and True in wants
         self.needs_input_grad = wants if record else (False,) * len(tensors)
         started = time.perf_counter() if _observers else 0.0
         try:
@@ -399,10 +405,12 @@ def _run_backward(root: Function, grad, retain_graph: bool) -> None:
         for tensor, g in zip(inputs, grads):
             if g is None or not tensor.requires_grad:
                 continue
-            g = _fit_gradient(node, tensor, g)
+            data = tensor.data
+            if g.shape != data.shape or g.dtype != data.dtype:
+                g = _fit_gradient(node, tensor, g)
             creator = tensor.creator
             if creator is None:
-                passed_on = g is grad_out or _count_identical(grads, g) > 1
+                passed_on = g is grad_out or (len(grads) > 1 and _count_identical(grads, g) > 1)
                 _accumulate_leaf(tensor, g, may_be_shared=passed_on)
             elif creator in pending:
                 pending[creator] = pending[creator] + g
@@ -411,7 +419,7 @@ def _run_backward(root: Function, grad, retain_graph: bool) -> None:
 
 
 def _count_identical(grads: tuple, g) -> int:
-    return sum(1 for other in grads if other is g)
+    return [other is g for other in grads].count(True)
 
 
 def _fit_gradient(node: Function, tensor: Tensor, g):

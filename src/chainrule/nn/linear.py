@@ -40,8 +40,10 @@ class Linear(Module):
     def forward(self, x: Tensor) -> Tensor:
         if x.shape[-1:] != (self.in_features,):
             raise ShapeError(f"{self._name()}: expected input (..., {self.in_features}), got {x.shape}")
-        check_dtype(self._name(), x, self.weight.dtype)
-        return F.linear(x, self.weight, self.bias)
+        weight = self.weight
+        if x.dtype != weight.dtype:
+            check_dtype(self._name(), x, weight.dtype)
+        return F.linear(x, weight, self.bias)
 
     def _name(self) -> str:
         return f"Linear({self.in_features} → {self.out_features})"

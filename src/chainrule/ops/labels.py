@@ -21,7 +21,8 @@ def check_class_labels(op: str, labels, num_classes: int) -> None:
             position = 0
         example = f" ({values[position].item()} at position {position})" if values.size else ""
         raise TypeError(f"{op}: class labels must be integers, got dtype {labels.dtype}{example}")
-    if labels.size == 0 or (labels.min() >= 0 and labels.max() < num_classes):
+    # One reduction instead of min and max: seen as unsigned, a negative label is huge.
+    if labels.size == 0 or labels.view(labels.dtype.str.replace("i", "u")).max() < num_classes:
         return
     values = backend.to_numpy(labels).reshape(-1)
     position = int(numpy.flatnonzero((values < 0) | (values >= num_classes))[0])
