@@ -12,12 +12,13 @@ elementwise ops in between keep it (NumPy ufuncs preserve their inputs' order).
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy
 
 from .. import backend
 from ..errors import ShapeError
+from .layout import full_in_layout_of
 
 
 def pair(value, op: str, name: str, minimum: int) -> tuple[int, int]:
@@ -58,14 +59,6 @@ def kernel_offsets(kernel, stride, dilation, out_hw) -> Iterator[tuple[int, slic
         rows = slice(i * dh, i * dh + sh * (ho - 1) + 1, sh)
         for j in range(kw):
             yield i * kw + j, rows, slice(j * dw, j * dw + sw * (wo - 1) + 1, sw)
-
-
-def full_in_layout_of(x, shape: tuple, fill):
-    """An array of ``shape`` filled with ``fill``, with x's dtype and memory order
-    (an (N, C, H, W) view of (C, H, W, N) memory gets the same kind of view)."""
-    order = sorted(range(x.ndim), key=lambda axis: x.strides[axis], reverse=True)
-    buffer = backend.xp.full(tuple(shape[axis] for axis in order), fill, dtype=x.dtype)
-    return buffer.transpose(tuple(int(a) for a in numpy.argsort(order)))
 
 
 def pad_spatial(x, padding, fill):

@@ -11,7 +11,8 @@ import numpy
 from .. import backend
 from ..errors import ShapeError
 from ..tensor import Function
-from .im2col import check_image, full_in_layout_of, kernel_offsets, output_hw, pad_spatial, pair
+from .im2col import check_image, kernel_offsets, output_hw, pad_spatial, pair
+from .layout import full_in_layout_of, in_order, memory_order
 from .registry import register
 
 
@@ -44,19 +45,29 @@ class _Pool2d(Function):
         self.kernel, self.stride, self.padding = pool_geometry(self.op_name, kernel_size, stride, padding)
 
     def _windows(self, x):
-        """Record the geometry for x (N, C, H, W); yield (k, rows, columns) per kernel offset."""
+        """Record the geometry and memory order of x (N, C, H, W); yield (k, rows, columns) per kernel offset."""
         check_image(x, self.op_name)
-        self.x_shape = x.shape
+        self.x_shape, self.x_order = x.shape, memory_order(x)
         self.out_hw = output_hw(self.op_name, x.shape[2:], self.kernel, self.stride, self.padding)
         return kernel_offsets(self.kernel, self.stride, (1, 1), self.out_hw)
 
-    def _scatter(self, dy, contribution):
-        """dx (N, C, H, W): Σ over kernel offsets k of contribution(k) added at the pixels k saw."""
+    def _scatter(self, dy, route):
+        """dx (N, C, H, W) in dy's memory order: for each kernel offset k, route(k, out)
+        writes into ``out`` (shaped like dy) what offset k sends to the pixels it saw."""
         n, c, h, w = self.x_shape
         ph, pw = self.padding
         dx_padded = full_in_layout_of(dy, (n, c, h + 2 * ph, w + 2 * pw), 0)
+        # Windows that do not overlap send to disjoint pixels: each offset writes its
+        # slice directly, saving a temporary and a read of dx per offset.
+        overlapping = any(s < k for s, k in zip(self.stride, self.kernel))
+        share = backend.xp.empty_like(dy) if overlapping else None
         for k, rows, columns in kernel_offsets(self.kernel, self.stride, (1, 1), self.out_hw):
-            dx_padded[:, :, rows, columns] += contribution(k)
+            target = dx_padded[:, :, rows, columns]
+            if overlapping:
+                route(k, share)
+                target += share
+            else:
+                route(k, target)
         return dx_padded[:, :, ph:ph + h, pw:pw + w]
 
 
@@ -74,25 +85,39 @@ class MaxPool2d(_Pool2d):
     def forward(self, x):
         xp = backend.xp
         padded = pad_spatial(x, self.padding, -numpy.inf)
-        windows = [(k, padded[:, :, rows, columns]) for k, rows, columns in self._windows(x)]
+        windows = [padded[:, :, rows, columns] for _, rows, columns in self._windows(x)]
+        best = xp.copy(windows[0], order="K")
         if not self.needs_input_grad[0]:
-            best = xp.copy(windows[0][1], order="K")
-            for _, window in windows[1:]:
+            for window in windows[1:]:
                 xp.maximum(best, window, out=best)
             return best
-        best = xp.full_like(windows[0][1], -numpy.inf)
+        self.argmax = self._argmax(windows, best, nan_wins=False)
+        # maximum() propagates NaN, so a NaN in any window shows in best: only then
+        # is the scan redone under the NaN rule, which costs two more passes per offset.
+        if xp.isnan(best).any():
+            best = xp.copy(windows[0], order="K")
+            self.argmax = self._argmax(windows, best, nan_wins=True)
+        return best
+
+    def _argmax(self, windows: list, best, nan_wins: bool):
+        """Scan the windows after the first, raising ``best`` (which starts as the first)
+        to their maximum in place; return the kernel offset each output took its value from."""
+        xp = backend.xp
         argmax = xp.empty_like(best, dtype=numpy.min_scalar_type(self.kernel[0] * self.kernel[1] - 1))
         argmax[...] = self._first_valid_offsets()
-        for k, window in windows:
+        better = xp.empty_like(best, dtype=bool)
+        marked = xp.empty_like(argmax)
+        for k, window in enumerate(windows[1:], 1):
             # PyTorch's rule: take the element if it is strictly greater, or NaN.
-            better = window > best
-            better |= xp.isnan(window)
-            # Branch-free updates (masked copies are several times slower on random masks):
-            # maximum() propagates NaN as the rule does, and k exceeds every earlier offset.
+            xp.greater(window, best, out=better)
+            if nan_wins:
+                better |= xp.isnan(window)
             xp.maximum(best, window, out=best)
-            xp.maximum(argmax, better * argmax.dtype.type(k), out=argmax)
-        self.argmax = argmax
-        return best
+            # Branch-free (masked copies are several times slower on random masks):
+            # k exceeds every earlier offset, so argmax = max(argmax, k·better).
+            xp.multiply(better, marked.dtype.type(k), out=marked)
+            xp.maximum(argmax, marked, out=argmax)
+        return argmax
 
     def _first_valid_offsets(self):
         """(H_out, W_out): the offset of each window's first pixel inside the input,
@@ -106,10 +131,12 @@ class MaxPool2d(_Pool2d):
     def backward(self, dy):
         # y = x[argmax of the window]  ⇒  dx[argmax] += dy, zero elsewhere
         xp = backend.xp
+        dy = in_order(dy, self.x_order)
+        argmax = self.argmax
         if xp.isfinite(dy).all():
             # Branch-free, 10× faster than where() on random masks; but 0·inf would be NaN.
-            return (self._scatter(dy, lambda k: dy * (self.argmax == k)),)
-        return (self._scatter(dy, lambda k: xp.where(self.argmax == k, dy, 0)),)
+            return (self._scatter(dy, lambda k, out: xp.multiply(dy, argmax == k, out=out)),)
+        return (self._scatter(dy, lambda k, out: xp.copyto(out, xp.where(argmax == k, dy, 0))),)
 
 
 @register("avg_pool2d")
@@ -151,8 +178,8 @@ class AvgPool2d(_Pool2d):
 
     def backward(self, dy):
         # y = (1/m)·Σ_window x  ⇒  every pixel of the window gets dy/m
-        share = dy * self.inverse_count
-        return (self._scatter(dy, lambda k: share),)
+        share = in_order(dy, self.x_order) * self.inverse_count
+        return (self._scatter(share, lambda k, out: backend.xp.copyto(out, share)),)
 
 
 @register("adaptive_avg_pool2d")
