@@ -38,8 +38,10 @@ def parse_arguments() -> argparse.Namespace:
                         help="threads for every BLAS and OpenMP runtime (default: all cores)")
     parser.add_argument("--frameworks", nargs="+", choices=list(FRAMEWORKS),
                         help="default: chainrule, torch, the plain NumPy loop, and jax when installed")
-    parser.add_argument("--openblas-core", metavar="NAME",
-                        help="set OPENBLAS_CORETYPE (e.g. SkylakeX) for every worker: NumPy's kernels")
+    parser.add_argument("--openblas-core", metavar="NAME", default="auto",
+                        help="OPENBLAS_CORETYPE for every worker (NumPy's GEMM kernels): 'auto' (default) sets "
+                             "SkylakeX on an AVX-512 CPU where OpenBLAS picked AVX2 kernels, 'none' leaves "
+                             "OpenBLAS to choose, any other value is passed on")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=runner.ROOT / "benchmarks" / "results",
                         help="folder for results.json, sweep.json and report.md")
@@ -53,12 +55,30 @@ def parse_arguments() -> argparse.Namespace:
     return arguments
 
 
-def header(arguments: argparse.Namespace, frameworks: list[str]) -> str:
+def openblas_core_setting(option: str) -> str | None:
+    """The OPENBLAS_CORETYPE the workers get, from the --openblas-core option."""
+    if option == "none":
+        return None
+    if option == "auto":
+        return machine.openblas_avx512_override()
+    return option
+
+
+def blas_kernels(core: str | None) -> str:
+    chosen = machine.openblas_core()
+    if core is None:
+        return f"{chosen} kernels, as OpenBLAS chose them for this CPU"
+    return (f"OPENBLAS_CORETYPE={core} for every worker (left alone, OpenBLAS picks {chosen} kernels "
+            f"on this CPU; --openblas-core none measures those)")
+
+
+def header(arguments: argparse.Namespace, frameworks: list[str], core: str | None) -> str:
     lines = [
         f"{datetime.datetime.now():%Y-%m-%d %H:%M}, {machine.cpu_name()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}",
         f"threads: {arguments.threads} for every framework ({', '.join(machine.THREAD_VARIABLES)}, "
-        f"torch.set_num_threads)" + (f"; OPENBLAS_CORETYPE={arguments.openblas_core}" if arguments.openblas_core else ""),
+        f"torch.set_num_threads)",
+        f"NumPy's OpenBLAS: {blas_kernels(core)}",
         f"frameworks: {', '.join(frameworks)}; load average at start: {machine.load_average()}",
     ]
     return "\n".join(lines)
@@ -78,9 +98,10 @@ def main() -> None:
     arguments = parse_arguments()
     frameworks = arguments.frameworks or [name for name in FRAMEWORKS if available(name)]
     reps = arguments.reps or (2 if arguments.quick else 5)
-    extra_env = {"OPENBLAS_CORETYPE": arguments.openblas_core} if arguments.openblas_core else {}
+    core = openblas_core_setting(arguments.openblas_core)
+    extra_env = {"OPENBLAS_CORETYPE": core} if core else {}
     common = dict(reps=reps, threads=arguments.threads, extra_env=extra_env, seed=arguments.seed)
-    sections = [header(arguments, frameworks)]
+    sections = [header(arguments, frameworks, core)]
     print(sections[0], flush=True)
     results = {}
 
@@ -112,8 +133,8 @@ def main() -> None:
     if "limit" in arguments.tasks:
         gemm_frameworks = ["numpy"] + (["torch"] if "torch" in frameworks else [])
         results["limit"] = runner.interleaved("gemm", gemm_frameworks, shapes=workloads.training_products(workloads.MLP),
-                                              timings=5, **common)
-        section("limit: float32 matrix products of one mlp step (best of 5 timings, median of runs)",
+                                              timings=15, **common)
+        section("limit: float32 matrix products of one mlp step (best of 15 timings, median of runs)",
                 report.limit_table(results["limit"]))
         if "mlp" in results:
             section("mlp epoch as a multiple of its matrix products alone", report.limit_multiples_table(results["mlp"], results["limit"]))

@@ -98,7 +98,7 @@ def gemm(framework: str, threads: int, shapes: list, timings: int, seed: int) ->
         a = convert(rng.random((m, k), dtype=numpy.float32))
         b = convert(rng.random((k, n), dtype=numpy.float32))
         a @ b
-        inner = max(1, int(2e8 / (2 * m * k * n)))  # about 0.2 GFLOP per timing
+        inner = max(1, int(5e7 / (2 * m * k * n)))  # about 0.05 GFLOP per timing
         best = float("inf")
         for _ in range(timings):
             start = time.perf_counter()

@@ -86,3 +86,30 @@ def numpy_blas() -> str:
         threads = _openblas_call(library, "get_num_threads", ctypes.c_int)
         description += f" ({core} kernels, {threads} threads)"
     return description
+
+
+AVX512_FLAGS = {"avx512f", "avx512bw", "avx512dq", "avx512vl"}
+"""What OpenBLAS's SkylakeX kernels need of the CPU."""
+
+OPENBLAS_AVX512_CORES = {"skylakex", "cooperlake", "sapphirerapids"}
+
+
+def openblas_core() -> str | None:
+    """The kernel set NumPy's OpenBLAS picked for this CPU (None if NumPy uses another BLAS)."""
+    import numpy  # noqa: F401  (loads the BLAS)
+
+    library = _loaded_openblas()
+    return None if library is None else _openblas_call(library, "get_corename", ctypes.c_char_p)
+
+
+def openblas_avx512_override() -> str | None:
+    """``SkylakeX`` when this CPU has AVX-512 but OpenBLAS fell back to kernels without it,
+    as an OpenBLAS release does on a CPU family newer than itself; else None.
+
+    OpenBLAS reads ``OPENBLAS_CORETYPE`` once, when it loads, so this is a setting for
+    the worker processes' environment, like the thread counts.
+    """
+    core = openblas_core()
+    if core is None or core.lower() in OPENBLAS_AVX512_CORES or not AVX512_FLAGS <= cpu_flags():
+        return None
+    return "SkylakeX"
