@@ -13,10 +13,13 @@ because dμ/dx = 1/M and dσ²/dx = 2(x − μ)/M; mean() runs over the same M e
 """
 from __future__ import annotations
 
+import numpy
+
 from .. import backend
 from ..errors import ShapeError
 from ..tensor import Function
 from .dtypes import check_same_dtype
+from .layout import memory_order
 from .registry import register
 
 
@@ -49,6 +52,23 @@ def _affine_grads(op: Function, dy, x_hat, affine: tuple, axes: tuple) -> tuple:
     return tuple(grads)
 
 
+def _channel_rows(x, order: tuple[int, ...]):
+    """x (N, C, *spatial) as (C, M) rows, one per channel, its axes taken in ``order``
+    (the channel axis first): a view when x's memory holds the channels outermost."""
+    return x.transpose(order).reshape(x.shape[1], -1)
+
+
+def _from_channel_rows(rows, shape: tuple, order: tuple[int, ...]):
+    """The inverse of :func:`_channel_rows`: (C, M) rows as an array of ``shape`` (a view)."""
+    return rows.reshape(tuple(shape[axis] for axis in order)).transpose(tuple(int(a) for a in numpy.argsort(order)))
+
+
+def _row_dots(a, b):
+    """(C, M), (C, M) → (C,): Σ_j a[i, j]·b[i, j], as C products (1×M)·(M×1) that BLAS runs
+    without the temporary a·b would take."""
+    return backend.xp.matmul(a[:, None, :], b[:, :, None])[:, 0, 0]
+
+
 @register("batch_norm")
 class BatchNorm(Function):
     """Batch normalisation over every axis but the channel axis 1.
@@ -60,6 +80,11 @@ class BatchNorm(Function):
     place as a side effect: r ← (1 − momentum)·r + momentum·batch_stat, with the
     unbiased variance for ``running_var``, as PyTorch does. Otherwise it
     normalises with ``running_mean`` and ``running_var``.
+
+    It works on x as (C, M) rows, one per channel, so that every statistic is a
+    reduction over contiguous memory. The rows are a view of conv2d's output, whose
+    memory holds channels outermost; other inputs are copied into rows once, and
+    y then holds its channels outermost too.
     """
 
     formula = "dx = s·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·γ and s = 1/√(σ² + ε), dγ = Σ dy·x̂, dβ = Σ dy"
@@ -76,23 +101,24 @@ class BatchNorm(Function):
         self.eps = float(eps)
 
     def forward(self, x, *affine):
+        xp = backend.xp
         if x.ndim < 2:
             raise ShapeError(f"batch_norm: expected input (N, C) or (N, C, *spatial), got {x.shape}")
         channels = x.shape[1]
         _check_affine("batch_norm", x, affine, (channels,))
-        axes = (0,) + tuple(range(2, x.ndim))
-        shape = (1, channels) + (1,) * (x.ndim - 2)
         count = x.size // channels if channels else 0
+        order = (1,) + tuple(axis for axis in memory_order(x) if axis != 1)
+        rows = _channel_rows(x, order)
         if self.training:
             if count <= 1:
                 raise ShapeError(
                     f"batch_norm: training needs more than one value per channel, got input {x.shape}"
                 )
-            mean = x.mean(axis=axes)
-            centered = x - mean.reshape(shape)
-            var = (centered * centered).mean(axis=axes)
-            inv_std = 1.0 / backend.xp.sqrt(var + self.eps)
-            x_hat = centered * inv_std.reshape(shape)
+            mean = rows.sum(axis=1) / count
+            x_hat = rows - mean[:, None]
+            var = _row_dots(x_hat, x_hat) / count
+            inv_std = 1.0 / xp.sqrt(var + self.eps)
+            x_hat *= inv_std[:, None]
             if self.running_mean is not None:
                 m = self.momentum
                 self.running_mean *= 1.0 - m
@@ -100,24 +126,40 @@ class BatchNorm(Function):
                 self.running_var *= 1.0 - m
                 self.running_var += (m * count / (count - 1)) * var
         else:
-            inv_std = (1.0 / backend.xp.sqrt(self.running_var + self.eps)).astype(x.dtype, copy=False)
-            x_hat = (x - self.running_mean.reshape(shape).astype(x.dtype, copy=False)) * inv_std.reshape(shape)
-        if any(self.needs_input_grad):
-            self.x_hat, self.inv_std, self.affine = x_hat, inv_std, affine
-            self.axes, self.shape = axes, shape
-        return _apply_affine(x_hat, affine, shape)
+            inv_std = (1.0 / xp.sqrt(self.running_var + self.eps)).astype(x.dtype, copy=False)
+            x_hat = rows - self.running_mean.astype(x.dtype, copy=False)[:, None]
+            x_hat *= inv_std[:, None]
+        # Saved whatever needs_input_grad says (any() of a by-hand call's is False); a Function
+        # off the graph is dropped after forward, and its saved arrays with it.
+        self.x_hat, self.inv_std, self.affine, self.order = x_hat, inv_std, affine, order
+        y = x_hat
+        if affine:
+            y = x_hat * affine[0][:, None]
+            if len(affine) == 2:
+                y += affine[1][:, None]
+        return _from_channel_rows(y, x.shape, order)
 
     def backward(self, dy):
-        # x̂ = (x − μ)·s  ⇒  dx = s·(g − mean(g) − x̂·mean(g·x̂)), g = dy·γ  (module docstring);
-        # with running statistics μ and s are constants, so dx = s·g
-        x_hat, affine, axes, shape = self.x_hat, self.affine, self.axes, self.shape
+        # x̂ = (x − μ)·s  ⇒  dx = s·(g − mean(g) − x̂·mean(g·x̂)), g = dy·γ  (module docstring).
+        # Per channel mean(g) = γ·dβ/M and mean(g·x̂) = γ·dγ/M, with dβ = Σ dy and dγ = Σ dy·x̂, so
+        # dx = a·dy − (a·dγ/M)·x̂ − a·dβ/M with a = γ·s: three passes over the rows.
+        # With running statistics μ and s are constants, so dx = a·dy.
+        need = self.needs_input_grad
+        x_hat, affine = self.x_hat, self.affine
+        dy_rows = _channel_rows(dy, self.order)
+        count = x_hat.shape[1]
+        d_beta = dy_rows.sum(axis=1)
+        d_gamma = _row_dots(dy_rows, x_hat)
         dx = None
-        if self.needs_input_grad[0]:
-            g = dy * affine[0].reshape(shape) if affine else dy
+        if need[0]:
+            a = self.inv_std * affine[0] if affine else self.inv_std
+            rows = dy_rows * a[:, None]
             if self.training:
-                g = g - g.mean(axis=axes, keepdims=True) - x_hat * (g * x_hat).mean(axis=axes, keepdims=True)
-            dx = g * self.inv_std.reshape(shape)
-        return (dx,) + _affine_grads(self, dy, x_hat, affine, axes)
+                rows -= x_hat * (a * d_gamma / count)[:, None]
+                rows -= (a * d_beta / count)[:, None]
+            dx = _from_channel_rows(rows, dy.shape, self.order)
+        grads = (d_gamma, d_beta)[:len(affine)]
+        return (dx,) + tuple(grad if need[1 + i] else None for i, grad in enumerate(grads))
 
 
 @register("layer_norm")
@@ -145,8 +187,7 @@ class LayerNorm(Function):
         var = (centered * centered).mean(axis=axes, keepdims=True)
         inv_std = 1.0 / backend.xp.sqrt(var + self.eps)
         x_hat = centered * inv_std
-        if any(self.needs_input_grad):
-            self.x_hat, self.inv_std, self.affine, self.axes = x_hat, inv_std, affine, axes
+        self.x_hat, self.inv_std, self.affine, self.axes = x_hat, inv_std, affine, axes
         return _apply_affine(x_hat, affine, normalized)
 
     def backward(self, dy):
