@@ -10,9 +10,9 @@ def _series(runs: list[dict], axis: str, fixed: tuple[str, int]) -> tuple[list[i
     """x values, and the median, min and max milliseconds of the points where ``fixed`` holds."""
     key, value = fixed
     xs, medians, lows, highs = [], [], [], []
-    for index, point in enumerate(runs[0]["points"]):
-        if point[key] != value:
-            continue
+    chosen = [(point[axis], index) for index, point in enumerate(runs[0]["points"]) if point[key] == value]
+    for _, index in sorted(chosen):
+        point = runs[0]["points"][index]
         spread = Spread.of(run["points"][index]["seconds"] * 1e3 for run in runs)
         xs.append(point[axis])
         medians.append(spread.median)
