@@ -59,14 +59,18 @@ class Linear(Function):
         y = backend.xp.dot(x2, W.T)
         if b is not None:
             y += b
-        return y.reshape(*x.shape[:-1], W.shape[0])
+        return y if x.ndim == 2 else y.reshape(*x.shape[:-1], W.shape[0])
 
     def backward(self, dy):
         # y = x·Wᵀ + b  ⇒  dx = dy·W, dW = dyᵀ·x, db = Σ_batch dy
         need = self.needs_input_grad
         dot = backend.xp.dot
         dy2 = _as_matrix(dy)
-        dx = dot(dy2, self.W).reshape(self.x_shape) if need[0] else None
+        dx = None
+        if need[0]:
+            dx = dot(dy2, self.W)
+            if dy.ndim != 2:
+                dx = dx.reshape(self.x_shape)
         dW = dot(dy2.T, self.x) if need[1] else None
         if not self.has_bias:
             return dx, dW
