@@ -54,19 +54,18 @@ class Conv2d(Function):
 
     def forward(self, x, w, b=None):
         self._check(x, w, b)
-        n, c, h, wd = x.shape
+        n, _, h, wd = x.shape
         c_out, c_group, kh, kw = w.shape
         g = self.groups
         self.kernel = (kh, kw)
         self.out_hw = output_hw("conv2d", (h, wd), self.kernel, self.stride, self.padding, self.dilation)
         self.x_shape, self.w_shape, self.has_bias = x.shape, w.shape, b is not None
         padded = to_channels_batch_last(x, self.padding)
-        cols = im2col(padded, self.kernel, self.stride, self.dilation, self.out_hw)
+        cols = im2col(padded, self.kernel, self.stride, self.dilation, self.out_hw, g, ones_row=b is not None)
         w_groups = w.reshape(g, c_out // g, c_group * kh * kw)
-        y = backend.xp.matmul(w_groups, cols.reshape(g, c_group * kh * kw, -1))
-        y = y.reshape(c_out, *self.out_hw, n)
-        if b is not None:
-            y += b[:, None, None, None]
+        # [W | b]·[X; 1] = W·X + b: the bias rides in the GEMM instead of a pass over y.
+        w_bias = w_groups if b is None else backend.xp.concatenate((w_groups, b.reshape(g, -1, 1)), axis=2)
+        y = backend.xp.matmul(w_bias, cols).reshape(c_out, *self.out_hw, n)
         if self.needs_input_grad[0]:
             self.w_groups = w_groups
         if self.needs_input_grad[1]:
@@ -74,24 +73,30 @@ class Conv2d(Function):
         return y.transpose(3, 0, 1, 2)
 
     def backward(self, dy):
-        # Per group Y = W·X with X = im2col(x)  ⇒  dW = dY·Xᵀ, dX = Wᵀ·dY (then col2im), db = Σ_{n,p,q} dy
+        # Per group Y = W·X + b·1ᵀ with X = im2col(x)  ⇒  dW = dY·Xᵀ, db = dY·1, dX = Wᵀ·dY (then col2im)
         xp = backend.xp
         need = self.needs_input_grad
         g = self.groups
         c_out = self.w_shape[0]
         rows = self.w_shape[1] * self.kernel[0] * self.kernel[1]
         dy_groups = xp.ascontiguousarray(dy.transpose(1, 2, 3, 0)).reshape(g, c_out // g, -1)
-        dx = dw = cols = None
+        dx = dw = db = cols = None
         if need[1]:
             # im2col is recomputed, not kept from forward: between the passes a layer holds only x.
-            cols = im2col(self.padded, self.kernel, self.stride, self.dilation, self.out_hw).reshape(g, rows, -1)
-            # dWᵀ = X·dYᵀ: OpenBLAS runs this shape (long inner dimension, many output rows)
-            # steadily; dY·Xᵀ was up to 40× slower on a busy two-core machine.
-            dw_t = xp.matmul(cols, dy_groups.transpose(0, 2, 1))
-            dw = dw_t.transpose(0, 2, 1).reshape(self.w_shape)
+            # Its ones row makes db the last row of the same product.
+            cols = im2col(self.padded, self.kernel, self.stride, self.dilation, self.out_hw, g,
+                          ones_row=self.has_bias)
+            # [dW | db]ᵀ = [X; 1]·dYᵀ: OpenBLAS runs this shape (long inner dimension, many output
+            # rows) steadily; dY·Xᵀ was up to 40× slower on a busy two-core machine.
+            grads_t = xp.matmul(cols, dy_groups.transpose(0, 2, 1))
+            dw = grads_t[:, :rows].transpose(0, 2, 1).reshape(self.w_shape)
+            db = grads_t[:, rows].reshape(c_out) if self.has_bias else None
+        elif self.has_bias and need[2]:
+            db = dy_groups.sum(axis=2).reshape(c_out)
         if need[0]:
             # The columns are no longer needed once dW is known: dX's columns overwrite them.
-            dcols = xp.matmul(self.w_groups.transpose(0, 2, 1), dy_groups, out=cols)
+            out = None if cols is None else cols[:, :rows]
+            dcols = xp.matmul(self.w_groups.transpose(0, 2, 1), dy_groups, out=out)
             n, c, h, wd = self.x_shape
             ph, pw = self.padding
             padded_shape = (c, h + 2 * ph, wd + 2 * pw, n)
@@ -99,5 +104,4 @@ class Conv2d(Function):
             dx = dx_padded[:, ph:ph + h, pw:pw + wd, :].transpose(3, 0, 1, 2)
         if not self.has_bias:
             return dx, dw
-        db = dy_groups.sum(axis=2).reshape(c_out) if need[2] else None
         return dx, dw, db

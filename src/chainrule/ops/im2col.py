@@ -84,21 +84,32 @@ def to_channels_batch_last(x, padding):
     return padded
 
 
-def im2col(padded, kernel, stride, dilation, out_hw):
-    """padded: (C, H_p, W_p, N) contiguous → cols: (C·kH·kW, H_out·W_out·N), a new array
-    (callers may overwrite it), with cols[(c, i, j), (p, q, n)] = padded[c, p·s_h + i·d_h, q·s_w + j·d_w, n]."""
+def im2col(padded, kernel, stride, dilation, out_hw, groups: int = 1, ones_row: bool = False):
+    """padded: (C, H_p, W_p, N) contiguous → cols: (groups, C_g·kH·kW (+ 1), H_out·W_out·N),
+    a new array (callers may overwrite it), C_g = C / groups, with
+    cols[g, (c, i, j), (p, q, n)] = padded[g·C_g + c, p·s_h + i·d_h, q·s_w + j·d_w, n]
+    and, with ``ones_row``, a last row of ones in each group: a product [W | b]·cols
+    then adds the bias b inside the GEMM, and cols·dYᵀ ends in the row Σ dy = db."""
     c, _, _, n = padded.shape
     (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_hw
     bc, bh, bw, bn = padded.strides
     windows = backend.xp.lib.stride_tricks.as_strided(
         padded, (c, kh, kw, ho, wo, n), (bc, bh * dh, bw * dw, bh * sh, bw * sw, bn), writeable=False
     )
-    return windows.copy().reshape(c * kh * kw, ho * wo * n)
+    rows = c // groups * kh * kw
+    cols = backend.xp.empty((groups, rows + ones_row, ho * wo * n), dtype=padded.dtype)
+    # Splitting axes, so the reshape is a view of cols that the copy fills.
+    cols[:, :rows].reshape(groups, c // groups, kh, kw, ho, wo, n)[...] = windows.reshape(
+        groups, c // groups, kh, kw, ho, wo, n)
+    if ones_row:
+        cols[:, rows] = 1
+    return cols
 
 
 def col2im(cols, padded_shape, kernel, stride, dilation, out_hw):
-    """The adjoint of :func:`im2col`: add every entry of cols (C·kH·kW, H_out·W_out·N)
-    onto the pixel of a zero (C, H_p, W_p, N) array it was copied from."""
+    """The adjoint of :func:`im2col` (without ones): add every entry of cols
+    (groups, C_g·kH·kW, H_out·W_out·N) onto the pixel of a zero (C, H_p, W_p, N) array
+    it was copied from."""
     c, _, _, n = padded_shape
     (kh, kw), (ho, wo) = kernel, out_hw
     cols = cols.reshape(c, kh * kw, ho, wo, n)
