@@ -349,7 +349,8 @@ def _accumulate_leaf(tensor: Tensor, grad, may_be_shared: bool = True) -> None:
     if tensor.grad is not None:
         tensor.grad = tensor.grad + grad
     elif may_be_shared or grad.base is not None or not grad.flags.writeable:
-        tensor.grad = grad.copy()
+        # In grad's own memory order: a C-order copy of a transposed view is a slow gather.
+        tensor.grad = grad.copy(order="K")
     else:
         tensor.grad = grad
 
