@@ -7,6 +7,9 @@ Tasks (all by default):
   sweep  time per step over batch sizes 32…1024 and widths 128…2048 (JSON and PNG)
   limit  the float32 GEMM rate at the mlp's shapes, and the epoch time of the
          matrix products alone
+  cnn    the cnn recipe (conv-BN-ReLU-pool ×2, 128-unit classifier) on Fashion-MNIST,
+         batch 128: seconds per epoch, test accuracy, peak RSS; conv2d and max_pool2d
+         forward and backward alone; where a training step's time goes, op by op
 """
 from __future__ import annotations
 
@@ -18,11 +21,11 @@ import platform
 import sys
 from pathlib import Path
 
-from . import machine, report, runner, workloads
+from . import cnn, machine, report, runner, workloads
 from .plot import draw_sweep
 from .trainers import FRAMEWORKS, available
 
-TASKS = ("mlp", "micro", "sweep", "limit")
+TASKS = ("mlp", "micro", "sweep", "limit", "cnn")
 QUICK_SWEEP = [(32, 512), (128, 512), (1024, 512), (128, 128), (128, 2048)]
 
 
@@ -138,6 +141,8 @@ def main() -> None:
                 report.limit_table(results["limit"]))
         if "mlp" in results:
             section("mlp epoch as a multiple of its matrix products alone", report.limit_multiples_table(results["mlp"], results["limit"]))
+    if "cnn" in arguments.tasks:
+        results.update(cnn.run_task(arguments, frameworks, common, section))
     sections.append(f"frameworks as measured:\n{describe_frameworks(results)}\n\nload average at end: {machine.load_average()}")
     print(f"\n{sections[-1]}")
     arguments.out.mkdir(parents=True, exist_ok=True)

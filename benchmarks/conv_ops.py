@@ -1,172 +1,162 @@
-"""Convolution and pooling speed: chainrule against torch.nn.functional on this CPU,
-op by op and for a whole training step of a small MNIST CNN.
+"""conv2d and max_pool2d alone, forward and backward, at the shapes of the cnn workload
+and a few more: the per-op part of ``python -m benchmarks cnn``.
 
-    python benchmarks/conv_ops.py [--reps 15] [--threads N]
-
-Prints one row per workload (float32): the best-of-reps milliseconds of a forward pass
-(no graph) and of a forward + backward pass (input, weight and bias all take
-gradients), for chainrule and PyTorch, timed interleaved in one process with the
-same number of threads, and their ratio. Two chainrule columns per pass: "nchw"
-feeds a plain (N, C, H, W) array, as a first layer gets from the data; "chain"
-feeds what a previous convolution produces (an (N, C, H, W) view of (C, H, W, N)
-memory) and an upstream gradient in that layout, as an inner layer of a CNN sees.
+One worker times one framework (the runner interleaves them, each in its own process
+with the same threads). Each op gets the inputs it meets in a CNN: an inner layer's
+input takes a gradient and, in chainrule, is an (N, C, H, W) view of (C, H, W, N)
+memory, as the previous conv2d returns it; a first layer's input is a plain array
+straight from the data and takes no gradient (so dx is never computed). chainrule's
+upstream gradients come in that batch-last layout too, as the next layer hands them
+back. Forward runs with the graph recorded, as in training; backward is timed alone,
+after an untimed forward. Each call allocates its outputs afresh, so these times
+include page faults that a training loop, reusing its heap, mostly does not pay
+(the cnn task's profile shows the ops inside real steps).
 """
 from __future__ import annotations
 
-import argparse
-import os
 import time
+from dataclasses import dataclass, field
 
-parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-parser.add_argument("--reps", type=int, default=15, help="timed repetitions per measurement (the fastest is reported)")
-parser.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for OpenBLAS and PyTorch alike")
-args = parser.parse_args()
-# The BLAS reads its thread count when it is loaded: set it before NumPy is imported.
-for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[variable] = str(args.threads)
+import numpy
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+from .cnn import describe
+from .report import _table
+from .stats import Spread, paired_ratios
 
-import chainrule as cr  # noqa: E402
+FLOAT = numpy.float32
+TIMINGS = 10
+"""Timed calls per op and direction in one worker; the fastest is kept."""
 
-torch.set_num_threads(args.threads)
-F = torch.nn.functional
-rng = np.random.default_rng(0)
 
-# (name, x shape, weight shape, keyword arguments); every convolution has a bias
-CONV = [
-    ("conv 1→32 28×28 k3 p1", (128, 1, 28, 28), (32, 1, 3, 3), dict(padding=1)),
-    ("conv 32→64 14×14 k3 p1", (128, 32, 14, 14), (64, 32, 3, 3), dict(padding=1)),
-    ("conv 64→64 7×7 k3 p1", (128, 64, 7, 7), (64, 64, 3, 3), dict(padding=1)),
-    ("conv 32→64 28×28 k3 s2 p1", (128, 32, 28, 28), (64, 32, 3, 3), dict(stride=2, padding=1)),
-    ("conv 64→128 14×14 k1", (128, 64, 14, 14), (128, 64, 1, 1), {}),
-    ("depthwise 64 16×16 k3 p1", (32, 64, 16, 16), (64, 1, 3, 3), dict(padding=1, groups=64)),
+@dataclass(frozen=True)
+class OpShape:
+    """One op at one shape: ``op`` is "conv2d" (every convolution has a bias) or "max_pool2d"."""
+
+    name: str
+    op: str
+    x_shape: tuple[int, int, int, int]
+    weight_shape: tuple[int, int, int, int] | None = None
+    options: dict = field(default_factory=dict)
+    first_layer: bool = False
+
+
+OPS = [
+    OpShape("conv 1→32 28×28 k3 p1 (cnn, first)", "conv2d", (128, 1, 28, 28), (32, 1, 3, 3), {"padding": 1}, True),
+    OpShape("conv 32→64 14×14 k3 p1 (cnn)", "conv2d", (128, 32, 14, 14), (64, 32, 3, 3), {"padding": 1}),
+    OpShape("conv 64→64 7×7 k3 p1", "conv2d", (128, 64, 7, 7), (64, 64, 3, 3), {"padding": 1}),
+    OpShape("conv 32→64 28×28 k3 s2 p1", "conv2d", (128, 32, 28, 28), (64, 32, 3, 3), {"stride": 2, "padding": 1}),
+    OpShape("conv 64→128 14×14 k1", "conv2d", (128, 64, 14, 14), (128, 64, 1, 1)),
+    OpShape("max_pool 2×2 32@28×28 (cnn)", "max_pool2d", (128, 32, 28, 28), options={"kernel_size": 2}),
+    OpShape("max_pool 2×2 64@14×14 (cnn)", "max_pool2d", (128, 64, 14, 14), options={"kernel_size": 2}),
 ]
-# (name, x shape, functional name, keyword arguments)
-POOL = [
-    ("max_pool 2×2 32@28×28", (128, 32, 28, 28), "max_pool2d", dict(kernel_size=2)),
-    ("max_pool 3×3 s2 p1 64@14×14", (128, 64, 14, 14), "max_pool2d", dict(kernel_size=3, stride=2, padding=1)),
-    ("avg_pool 2×2 32@28×28", (128, 32, 28, 28), "avg_pool2d", dict(kernel_size=2)),
-]
 
 
-def batch_last_view(a: np.ndarray) -> np.ndarray:
+def arrays(shape: OpShape, seed: int) -> tuple[numpy.ndarray, list[numpy.ndarray], numpy.ndarray]:
+    """x, the parameters (weight and bias, or none) and an upstream gradient, float32."""
+    rng = numpy.random.default_rng(seed)
+    x = rng.standard_normal(shape.x_shape, dtype=FLOAT)
+    params = []
+    if shape.weight_shape is not None:
+        fan_in = numpy.prod(shape.weight_shape[1:])
+        bound = FLOAT(1.0 / numpy.sqrt(fan_in))
+        params = [rng.uniform(-bound, bound, shape.weight_shape).astype(FLOAT),
+                  rng.uniform(-bound, bound, shape.weight_shape[:1]).astype(FLOAT)]
+    out_shape = output_shape(shape)
+    return x, params, rng.standard_normal(out_shape, dtype=FLOAT)
+
+
+def output_shape(shape: OpShape) -> tuple[int, ...]:
+    n, c, h, w = shape.x_shape
+    if shape.op == "max_pool2d":
+        k = shape.options["kernel_size"]
+        return n, c, h // k, w // k
+    stride, padding = shape.options.get("stride", 1), shape.options.get("padding", 0)
+    kernel = shape.weight_shape[2]
+    side = (h + 2 * padding - kernel) // stride + 1, (w + 2 * padding - kernel) // stride + 1
+    return (n, shape.weight_shape[0], *side)
+
+
+def batch_last_view(a: numpy.ndarray) -> numpy.ndarray:
     """The same values as an (N, C, H, W) view of (C, H, W, N) memory, as conv2d returns."""
-    return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+    return numpy.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
 
 
-def workloads():
-    """(name, {label: zero-argument callable}) for every row of the table."""
-    for name, x_shape, w_shape, kwargs in CONV:
-        x = rng.standard_normal(x_shape, dtype=np.float32)
-        w = (rng.standard_normal(w_shape, dtype=np.float32) * 0.1).astype(np.float32)
-        b = rng.standard_normal(w_shape[0], dtype=np.float32)
-        dy = rng.standard_normal(F.conv2d(torch.from_numpy(x), torch.from_numpy(w), **kwargs).shape, dtype=np.float32)
-        yield name, runners(lambda *t, k=kwargs: cr.conv2d(*t, **k), lambda *t, k=kwargs: F.conv2d(*t, **k),
-                            x, (w, b), dy)
-    for name, x_shape, op, kwargs in POOL:
-        x = rng.standard_normal(x_shape, dtype=np.float32)
-        dy = rng.standard_normal(getattr(F, op)(torch.from_numpy(x), **kwargs).shape, dtype=np.float32)
-        yield name, runners(lambda t, o=op, k=kwargs: getattr(cr, o)(t, **k),
-                            lambda t, o=op, k=kwargs: getattr(F, o)(t, **k), x, (), dy)
+def best_ms(function, setup=None) -> float:
+    """The fastest of TIMINGS calls of function(setup()) in ms (setup untimed), after one warm-up."""
+    prepare = setup or (lambda: None)
+    function(prepare())
+    best = float("inf")
+    for _ in range(TIMINGS):
+        argument = prepare()
+        start = time.perf_counter()
+        function(argument)
+        best = min(best, time.perf_counter() - start)
+    return 1e3 * best
 
 
-def runners(ours, theirs, x, params, dy):
-    def ours_forward(x_array):
-        def run():
-            with cr.no_grad():
-                ours(cr.Tensor(x_array), *[cr.Tensor(p) for p in params])
-        return run
+def chainrule_times(shape: OpShape, seed: int) -> tuple[float, float]:
+    import chainrule as cr
 
-    def ours_step(x_array, dy_array):
-        def run():
-            tensors = [cr.Tensor(a, requires_grad=True) for a in (x_array, *params)]
-            ours(*tensors).backward(dy_array)
-        return run
+    x, params, dy = arrays(shape, seed)
+    dy = batch_last_view(dy)
+    if not shape.first_layer:
+        x = batch_last_view(x)
+    op = getattr(cr, shape.op)
 
-    torch_x, torch_params, torch_dy = torch.from_numpy(x), [torch.from_numpy(p) for p in params], torch.from_numpy(dy)
+    def forward(_=None):
+        inputs = [cr.Tensor(x, requires_grad=not shape.first_layer)]
+        inputs += [cr.Tensor(p, requires_grad=True) for p in params]
+        return op(*inputs, **shape.options)
 
-    def torch_forward():
-        with torch.no_grad():
-            theirs(torch_x, *torch_params)
-
-    def torch_step():
-        tensors = [t.clone().requires_grad_(True) for t in (torch_x, *torch_params)]
-        theirs(*tensors).backward(torch_dy)
-
-    chained_x, chained_dy = batch_last_view(x), batch_last_view(dy)
-    return {
-        "fwd nchw": ours_forward(x), "fwd chain": ours_forward(chained_x), "fwd torch": torch_forward,
-        "f+b nchw": ours_step(x, dy), "f+b chain": ours_step(chained_x, chained_dy), "f+b torch": torch_step,
-    }
+    return best_ms(forward), best_ms(lambda y: y.backward(dy), forward)
 
 
-def best_ms(functions: dict, reps: int) -> dict:
-    """The fastest wall time of each function in ms, the functions interleaved rep by rep
-    (the minimum, not the median: it is the figure least disturbed by other processes)."""
-    times = {label: [] for label in functions}
-    for function in functions.values():
-        function()
-    for _ in range(reps):
-        for label, function in functions.items():
-            start = time.perf_counter()
-            function()
-            times[label].append(time.perf_counter() - start)
-    return {label: 1e3 * min(t) for label, t in times.items()}
+def torch_times(shape: OpShape, seed: int) -> tuple[float, float]:
+    import torch
+
+    x, params, dy = arrays(shape, seed)
+    x = torch.from_numpy(x).requires_grad_(not shape.first_layer)
+    params = [torch.from_numpy(p).requires_grad_(True) for p in params]
+    dy = torch.from_numpy(dy)
+    op = getattr(torch.nn.functional, shape.op)
+
+    def forward(_=None):
+        for tensor in (x, *params):
+            tensor.grad = None
+        return op(x, *params, **shape.options)
+
+    return best_ms(forward), best_ms(lambda y: y.backward(dy), forward)
 
 
-def cnn_step_runners(batch: int = 128) -> dict:
-    """One training step (forward, cross-entropy, backward) of a small MNIST CNN, and
-    its evaluation forward pass, in both libraries with the same weights."""
-    def layers(nn):
-        return [nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                nn.Flatten(), nn.Linear(64 * 7 * 7, 10)]
+def op_times(framework: str, threads: int, seed: int) -> dict:
+    """Best forward and backward ms of every op in OPS, for one framework."""
+    measure = torch_times if framework == "torch" else chainrule_times
+    if framework == "torch":
+        import torch
 
-    ours, theirs = cr.nn.Sequential(*layers(cr.nn)), torch.nn.Sequential(*layers(torch.nn))
-    theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
-    x = rng.standard_normal((batch, 1, 28, 28), dtype=np.float32)
-    labels = rng.integers(0, 10, batch)
-    torch_x, torch_labels = torch.from_numpy(x), torch.from_numpy(labels)
-    loss, torch_loss = cr.nn.CrossEntropyLoss(), torch.nn.CrossEntropyLoss()
-
-    def ours_forward():
-        with cr.no_grad():
-            ours(cr.Tensor(x))
-
-    def torch_forward():
-        with torch.no_grad():
-            theirs(torch_x)
-
-    def ours_step():
-        ours.zero_grad()
-        loss(ours(cr.Tensor(x)), labels).backward()
-
-    def torch_step():
-        theirs.zero_grad()
-        torch_loss(theirs(torch_x), torch_labels).backward()
-
-    return {"fwd": ours_forward, "fwd torch": torch_forward, "f+b": ours_step, "f+b torch": torch_step}
+        torch.set_num_threads(threads)
+    ops = []
+    for shape in OPS:
+        forward, backward = measure(shape, seed)
+        ops.append({"name": shape.name, "forward_ms": forward, "backward_ms": backward})
+    return {"ops": ops, "describe": describe(framework, threads)}
 
 
-def main() -> None:
-    print(f"float32, {args.threads} threads for OpenBLAS and PyTorch {torch.__version__}, "
-          f"NumPy {np.__version__}, best of {args.reps}; times in ms; ratio = chainrule chain / torch")
-    header = (f"{'workload':30} {'fwd nchw':>9} {'fwd chain':>9} {'fwd torch':>9} {'ratio':>6} │ "
-              f"{'f+b nchw':>9} {'f+b chain':>9} {'f+b torch':>9} {'ratio':>6}")
-    print(header)
-    print("─" * len(header))
-    for name, functions in workloads():
-        ms = best_ms(functions, args.reps)
-        print(f"{name:30} {ms['fwd nchw']:9.2f} {ms['fwd chain']:9.2f} {ms['fwd torch']:9.2f} "
-              f"{ms['fwd chain'] / ms['fwd torch']:6.2f} │ {ms['f+b nchw']:9.2f} {ms['f+b chain']:9.2f} "
-              f"{ms['f+b torch']:9.2f} {ms['f+b chain'] / ms['f+b torch']:6.2f}")
-    ms = best_ms(cnn_step_runners(), args.reps)
-    print(f"\nMNIST CNN (conv 1→32, relu, pool, conv 32→64, relu, pool, linear), N=128: "
-          f"eval forward {ms['fwd']:.1f} vs torch {ms['fwd torch']:.1f} ms ({ms['fwd'] / ms['fwd torch']:.2f}×), "
-          f"training step {ms['f+b']:.1f} vs torch {ms['f+b torch']:.1f} ms ({ms['f+b'] / ms['f+b torch']:.2f}×)")
+def _ms(runs: list[dict], index: int, direction: str) -> list[float]:
+    return [run["ops"][index][f"{direction}_ms"] for run in runs]
 
 
-if __name__ == "__main__":
-    main()
+def table(results: dict[str, list[dict]], reference: str = "torch") -> str:
+    """Markdown: per op, each framework's forward and backward ms (median of the
+    workers' best, min–max) and the ratio to ``reference`` paired by repetition."""
+    names = [name for name in results if name != reference]
+    header = ["op", "pass", *(f"{name} ms" for name in [*names, reference]),
+              *(f"{name} × {reference}" for name in names)]
+    rows = []
+    for index, shape in enumerate(OPS):
+        for direction in ("forward", "backward"):
+            cells = [Spread.of(_ms(results[name], index, direction)).format(".2f") for name in [*names, reference]]
+            ratios = [paired_ratios(_ms(results[name], index, direction), _ms(results[reference], index, direction))
+                      .format(".2f") + "×" for name in names]
+            rows.append([shape.name, direction, *cells, *ratios])
+    return _table(header, rows)

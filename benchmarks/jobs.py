@@ -9,7 +9,7 @@ import time
 
 import numpy
 
-from . import machine, memory, workloads
+from . import cnn, conv_ops, machine, memory, workloads
 from .trainers import trainer_class
 
 
@@ -119,4 +119,5 @@ def _gemm_description(framework: str, threads: int) -> dict:
     return {"version": numpy.__version__, "blas": machine.numpy_blas(), "threads": threads}
 
 
-JOBS = {"mlp": mlp, "micro": micro, "sweep": sweep, "gemm": gemm}
+JOBS = {"mlp": mlp, "micro": micro, "sweep": sweep, "gemm": gemm,
+        "cnn": cnn.train, "cnn_profile": cnn.profile, "conv_ops": conv_ops.op_times}
