@@ -349,8 +349,10 @@ def _accumulate_leaf(tensor: Tensor, grad, may_be_shared: bool = True) -> None:
     if tensor.grad is not None:
         tensor.grad = tensor.grad + grad
     elif may_be_shared or grad.base is not None or not grad.flags.writeable:
-        # In grad's own memory order: a C-order copy of a transposed view is a slow gather.
-        tensor.grad = grad.copy(order="K")
+        # Laid out like the tensor's own data (empty_like keeps its memory order): the optimizer
+        # then meets one layout, and a batch-last gradient of a batch-last leaf copies without a gather.
+        tensor.grad = backend.xp.empty_like(tensor.data)
+        tensor.grad[...] = grad
     else:
         tensor.grad = grad
 
