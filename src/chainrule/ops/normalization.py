@@ -13,6 +13,8 @@ because dμ/dx = 1/M and dσ²/dx = 2(x − μ)/M; mean() runs over the same M e
 """
 from __future__ import annotations
 
+import math
+
 import numpy
 
 from .. import backend
@@ -55,7 +57,7 @@ def _affine_grads(op: Function, dy, x_hat, affine: tuple, axes: tuple) -> tuple:
 def _channel_rows(x, order: tuple[int, ...]):
     """x (N, C, *spatial) as (C, M) rows, one per channel, its axes taken in ``order``
     (the channel axis first): a view when x's memory holds the channels outermost."""
-    return x.transpose(order).reshape(x.shape[1], -1)
+    return x.transpose(order).reshape(x.shape[1], math.prod(x.shape[axis] for axis in order[1:]))
 
 
 def _from_channel_rows(rows, shape: tuple, order: tuple[int, ...]):
@@ -107,13 +109,11 @@ class BatchNorm(Function):
         channels = x.shape[1]
         _check_affine("batch_norm", x, affine, (channels,))
         count = x.size // channels if channels else 0
+        if self.training and count <= 1:
+            raise ShapeError(f"batch_norm: training needs more than one value per channel, got input {x.shape}")
         order = (1,) + tuple(axis for axis in memory_order(x) if axis != 1)
         rows = _channel_rows(x, order)
         if self.training:
-            if count <= 1:
-                raise ShapeError(
-                    f"batch_norm: training needs more than one value per channel, got input {x.shape}"
-                )
             mean = rows.sum(axis=1) / count
             x_hat = rows - mean[:, None]
             var = _row_dots(x_hat, x_hat) / count
