@@ -1,0 +1,85 @@
+"""The benchmark harness compares like with like: every framework's trainer takes the
+same SGD steps from the same weights, and the summaries are the statistics they claim.
+
+Speed itself is never asserted here; ``python -m benchmarks`` measures it.
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import workloads  # noqa: E402
+from benchmarks.stats import Spread, paired_ratios  # noqa: E402
+from benchmarks.trainers import trainer_class  # noqa: E402
+
+SMALL = workloads.Workload(sizes=(20, 16, 12, 5), batch=8, lr=0.05)
+
+
+def _weights_after(framework: str, steps: int) -> list[np.ndarray]:
+    """Weights and biases, layer by layer, after ``steps`` SGD steps on random batches."""
+    trainer = trainer_class(framework)(workloads.initial_weights(SMALL.sizes, seed=3), SMALL, threads=1)
+    for x, y in workloads.random_batches(SMALL, steps, seed=4):
+        trainer.step(trainer.batch(x, y))
+    if framework == "numpy":
+        return [p.copy() for p in trainer.params]
+    state = trainer.model.state_dict()
+    names = [f"{2 * layer}.{kind}" for layer in range(len(SMALL.sizes) - 1) for kind in ("weight", "bias")]
+    return [np.asarray(state[name].numpy() if framework == "torch" else state[name]) for name in names]
+
+
+@pytest.mark.parametrize("framework", ["chainrule", "numpy"])
+def test_trainers_take_the_same_steps_as_pytorch(framework):
+    pytest.importorskip("torch")
+    expected = _weights_after("torch", steps=12)
+    actual = _weights_after(framework, steps=12)
+    initial = [array for layer in workloads.initial_weights(SMALL.sizes, seed=3) for array in layer]
+    for got, want, start in zip(actual, expected, initial):
+        assert got.dtype == np.float32
+        assert not np.allclose(want, start)  # the steps moved the weights
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+
+
+def test_paired_ratios_pair_each_repetition():
+    ratios = paired_ratios([2.0, 3.0, 12.0], [4.0, 3.0, 4.0])  # 0.5, 1.0, 3.0
+    assert ratios == Spread(median=1.0, low=0.5, high=3.0)
+    assert ratios.format(".2f") == "1.00 (0.50–3.00)"
+
+
+def test_training_products_of_the_mlp():
+    # Per layer: x·Wᵀ (B, in, out) and dyᵀ·x (out, B, in); dy·W (B, out, in) except
+    # for the first layer, whose input needs no gradient.
+    assert workloads.training_products(workloads.MLP) == [
+        (128, 784, 512), (512, 128, 784),
+        (128, 512, 512), (512, 128, 512), (128, 512, 512),
+        (128, 512, 10), (10, 128, 512), (128, 10, 512),
+    ]
+
+
+def test_epoch_order_is_a_seeded_permutation():
+    first = workloads.epoch_order(1000, seed=0, epoch=1)
+    assert sorted(first.tolist()) == list(range(1000))
+    np.testing.assert_array_equal(first, workloads.epoch_order(1000, seed=0, epoch=1))
+    assert not np.array_equal(first, workloads.epoch_order(1000, seed=0, epoch=2))
+
+
+@pytest.mark.slow
+def test_quick_micro_run_writes_its_report(tmp_path):
+    pytest.importorskip("torch")
+    command = [sys.executable, "-m", "benchmarks", "micro", "--quick", "--reps", "1", "--threads", "1",
+               "--frameworks", "chainrule", "torch", "--out", str(tmp_path), "--plot", str(tmp_path / "sweep.png")]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    results = json.loads((tmp_path / "results.json").read_text())
+    runs = results["micro"]
+    assert set(runs) == {"chainrule", "torch"}
+    assert all(run["steps_per_second"] > 0 for framework in runs.values() for run in framework)
+    report = (tmp_path / "report.md").read_text()
+    assert "### micro" in report and "| chainrule |" in report and "| torch |" in report
