@@ -4,8 +4,6 @@ same SGD steps from the same weights, and the summaries are the statistics they 
 Speed itself is never asserted here; ``python -m benchmarks`` measures it.
 """
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -16,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import workloads  # noqa: E402
+from chainrule import cli  # noqa: E402
 from benchmarks.stats import Spread, paired_ratios  # noqa: E402
 from benchmarks.trainers import trainer_class  # noqa: E402
 
@@ -70,16 +69,28 @@ def test_epoch_order_is_a_seeded_permutation():
 
 
 @pytest.mark.slow
-def test_quick_micro_run_writes_its_report(tmp_path):
+def test_chainrule_bench_runs_a_quick_micro_benchmark(tmp_path):
     pytest.importorskip("torch")
-    command = [sys.executable, "-m", "benchmarks", "micro", "--quick", "--reps", "1", "--threads", "1",
-               "--frameworks", "chainrule", "torch", "--out", str(tmp_path), "--plot", str(tmp_path / "sweep.png")]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert finished.returncode == 0, finished.stderr[-2000:]
+    status = cli.main(["bench", "micro", "--quick", "--reps", "1", "--threads", "1", "--frameworks", "chainrule",
+                       "torch", "--out", str(tmp_path), "--plot", str(tmp_path / "sweep.png")])
+    assert status == 0
     results = json.loads((tmp_path / "results.json").read_text())
     runs = results["micro"]
     assert set(runs) == {"chainrule", "torch"}
     assert all(run["steps_per_second"] > 0 for framework in runs.values() for run in framework)
     report = (tmp_path / "report.md").read_text()
     assert "### micro" in report and "| chainrule |" in report and "| torch |" in report
+
+
+def test_chainrule_bench_without_a_source_checkout_says_where_the_benchmarks_are(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "source_checkout", lambda: tmp_path)
+    assert cli.main(["bench", "micro"]) == 2
+    message = capsys.readouterr().err
+    assert "chainrule bench: error:" in message and str(tmp_path) in message and "pip install -e" in message
+
+
+def test_other_commands_still_refuse_unknown_arguments(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["evaluate", "checkpoint.npz", "--quick"])
+    assert exit_info.value.code == 2
+    assert "unrecognized arguments: --quick" in capsys.readouterr().err

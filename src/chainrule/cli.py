@@ -3,6 +3,7 @@
     chainrule train [--epochs N --lr LR ...]              train a model on (Fashion-)MNIST
     chainrule evaluate CHECKPOINT                          evaluate a saved model on its test set
     chainrule check FILE.py:NAME --shape 4,8 [8 ...]     gradient-check a Function or Module
+    chainrule bench [TASK ...] [--quick ...]              benchmarks against PyTorch (a source checkout's benchmarks/)
 
 Each subcommand is an ``add_<name>_command(subcommands)`` function, listed in
 COMMANDS, that declares its arguments and sets ``handler``: a function from the
@@ -32,7 +33,10 @@ class UsageError(Exception):
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``chainrule`` with ``argv`` (default: the process arguments); returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, passed_on = parser.parse_known_args(argv)
+    if passed_on and not getattr(args, "passes_arguments_on", False):
+        parser.error(f"unrecognized arguments: {' '.join(passed_on)}")
+    args.passed_on = passed_on
     try:
         return args.handler(args)
     except UsageError as error:
@@ -237,7 +241,33 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS: list[Callable] = [add_train_command, add_evaluate_command, add_check_command]
+# -- bench -------------------------------------------------------------------------
+def source_checkout() -> pathlib.Path:
+    """The repository this package runs from (src/chainrule/cli.py → the checkout's root)."""
+    return pathlib.Path(__file__).resolve().parents[2]
+
+
+def add_bench_command(subcommands) -> None:
+    bench = subcommands.add_parser(
+        "bench", help="benchmark chainrule against PyTorch on this CPU (python -m benchmarks)",
+        description="Run the benchmarks/ folder of the source checkout chainrule is installed from; every "
+                    "argument goes to it (chainrule bench --help lists its tasks and options).",
+        add_help=False)
+    bench.set_defaults(handler=run_bench, passes_arguments_on=True)
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    import subprocess
+
+    root = source_checkout()
+    if not (root / "benchmarks" / "__main__.py").is_file():
+        raise UsageError(
+            f"the benchmarks live in the source repository, and this installation ({root}) has none: "
+            f"clone the repository, run pip install -e '.[bench]' in it, then chainrule bench (or make bench)")
+    return subprocess.run([sys.executable, "-m", "benchmarks", *args.passed_on], cwd=root).returncode
+
+
+COMMANDS: list[Callable] = [add_train_command, add_evaluate_command, add_check_command, add_bench_command]
 
 
 if __name__ == "__main__":
