@@ -23,7 +23,7 @@ from pathlib import Path
 
 from . import cnn, machine, report, runner, workloads
 from .plot import draw_sweep
-from .trainers import FRAMEWORKS, available
+from .trainers import FRAMEWORKS, REFERENCE_ONLY, available
 
 TASKS = ("mlp", "micro", "sweep", "limit", "cnn")
 QUICK_SWEEP = [(32, 512), (128, 512), (1024, 512), (128, 128), (128, 2048)]
@@ -40,7 +40,8 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=os.cpu_count(),
                         help="threads for every BLAS and OpenMP runtime (default: all cores)")
     parser.add_argument("--frameworks", nargs="+", choices=list(FRAMEWORKS),
-                        help="default: chainrule, torch, the plain NumPy loop, and jax when installed")
+                        help="default: chainrule, torch, the plain NumPy loop, and jax when installed; "
+                             "numpy-lean and chainrule-by-hand, the floors of the micro workload, only by name")
     parser.add_argument("--openblas-core", metavar="NAME", default="auto",
                         help="OPENBLAS_CORETYPE for every worker (NumPy's GEMM kernels): 'auto' (default) sets "
                              "SkylakeX on an AVX-512 CPU where OpenBLAS picked AVX2 kernels, 'none' leaves "
@@ -99,7 +100,7 @@ def describe_frameworks(results: dict) -> str:
 
 def main() -> None:
     arguments = parse_arguments()
-    frameworks = arguments.frameworks or [name for name in FRAMEWORKS if available(name)]
+    frameworks = arguments.frameworks or [name for name in FRAMEWORKS if name not in REFERENCE_ONLY and available(name)]
     reps = arguments.reps or (2 if arguments.quick else 5)
     core = openblas_core_setting(arguments.openblas_core)
     extra_env = {"OPENBLAS_CORETYPE": core} if core else {}

@@ -26,14 +26,14 @@ def _weights_after(framework: str, steps: int) -> list[np.ndarray]:
     trainer = trainer_class(framework)(workloads.initial_weights(SMALL.sizes, seed=3), SMALL, threads=1)
     for x, y in workloads.random_batches(SMALL, steps, seed=4):
         trainer.step(trainer.batch(x, y))
-    if framework == "numpy":
+    if framework.startswith("numpy"):
         return [p.copy() for p in trainer.params]
     state = trainer.model.state_dict()
     names = [f"{2 * layer}.{kind}" for layer in range(len(SMALL.sizes) - 1) for kind in ("weight", "bias")]
     return [np.asarray(state[name].numpy() if framework == "torch" else state[name]) for name in names]
 
 
-@pytest.mark.parametrize("framework", ["chainrule", "numpy"])
+@pytest.mark.parametrize("framework", ["chainrule", "chainrule-by-hand", "numpy", "numpy-lean"])
 def test_trainers_take_the_same_steps_as_pytorch(framework):
     pytest.importorskip("torch")
     expected = _weights_after("torch", steps=12)

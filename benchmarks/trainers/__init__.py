@@ -19,8 +19,13 @@ FRAMEWORKS = {
     "torch": ("torch", "benchmarks.trainers.torch_trainer"),
     "jax": ("jax", "benchmarks.trainers.jax_trainer"),
     "numpy": ("numpy", "benchmarks.trainers.numpy_trainer"),
+    "numpy-lean": ("numpy", "benchmarks.trainers.numpy_lean_trainer"),
+    "chainrule-by-hand": ("chainrule", "benchmarks.trainers.chainrule_by_hand_trainer"),
 }
 """name -> (package it needs, module defining ``Trainer``)."""
+
+REFERENCE_ONLY = ("numpy-lean", "chainrule-by-hand")
+"""Floors for the overhead-bound micro workload, measured only when asked for by name."""
 
 
 def available(name: str) -> bool:
