@@ -28,6 +28,7 @@ import numpy
 from . import memory, runner, workloads
 from .machine import numpy_blas
 from .report import _table, mlp_table
+from .trainers import training_step
 
 FRAMEWORKS = ("chainrule", "torch")
 BATCH = 128
@@ -94,11 +95,7 @@ class ChainruleCNN:
         return self.cr.Tensor(x), self.cr.Tensor(y)
 
     def step(self, batch) -> None:
-        x, y = batch
-        loss = self.loss(self.model(x), y)
-        self.optimizer.zero_grad()
-        loss.backward()
-        self.optimizer.step()
+        training_step(self.model, self.loss, self.optimizer, batch)
 
     def end_epoch(self) -> None:
         self.scheduler.step()
@@ -155,11 +152,7 @@ class TorchCNN:
         return self.torch.from_numpy(x), self.torch.from_numpy(y)
 
     def step(self, batch) -> None:
-        x, y = batch
-        loss = self.loss(self.model(x), y)
-        self.optimizer.zero_grad()
-        loss.backward()
-        self.optimizer.step()
+        training_step(self.model, self.loss, self.optimizer, batch)
 
     def end_epoch(self) -> None:
         self.scheduler.step()

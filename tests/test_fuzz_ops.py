@@ -139,6 +139,16 @@ def compare_with_torch(cr_fn, torch_fn, inputs: list, dtype, cancels: bool = Fal
             raise failures[0]
 
 
+def against_torch(table: dict):
+    """The check of an example (name, dtype, inputs) drawn for an op of ``table``
+    (name -> (chainrule function, torch function))."""
+    def check(example):
+        name, dtype, inputs = example
+        compare_with_torch(*table[name], inputs, dtype)
+
+    return check
+
+
 def run(target, strategy) -> int:
     """Run ``target`` on MIN_EXAMPLES drawn examples; return how many ran."""
     ran = []
@@ -173,11 +183,7 @@ def binary_examples(draw):
 
 
 def test_fuzz_binary_elementwise_against_torch():
-    def check(example):
-        name, dtype, inputs = example
-        compare_with_torch(*BINARY[name], inputs, dtype)
-
-    assert run(check, binary_examples()) >= MIN_EXAMPLES
+    assert run(against_torch(BINARY), binary_examples()) >= MIN_EXAMPLES
 
 
 # -- elementwise, one input ---------------------------------------------------------------
@@ -207,11 +213,7 @@ def unary_examples(draw):
 
 
 def test_fuzz_unary_elementwise_against_torch():
-    def check(example):
-        name, dtype, inputs = example
-        compare_with_torch(*UNARY[name], inputs, dtype)
-
-    assert run(check, unary_examples()) >= MIN_EXAMPLES
+    assert run(against_torch(UNARY), unary_examples()) >= MIN_EXAMPLES
 
 
 # -- reductions over random axes --------------------------------------------------------------

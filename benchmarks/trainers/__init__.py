@@ -28,6 +28,16 @@ REFERENCE_ONLY = ("numpy-lean", "chainrule-by-hand")
 """Floors for the overhead-bound micro workload, measured only when asked for by name."""
 
 
+def training_step(model, loss_fn, optimizer, batch) -> None:
+    """One SGD step as a user writes it. chainrule's API and PyTorch's agree here, so the
+    same five lines train both: forward, loss, zero_grad, backward, step."""
+    x, y = batch
+    loss = loss_fn(model(x), y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+
+
 def available(name: str) -> bool:
     """Whether the framework's package is installed."""
     return importlib.util.find_spec(FRAMEWORKS[name][0]) is not None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy
 
-from chainrule import ops
+from chainrule import nn, ops
 
 from . import chainrule_trainer
 
@@ -18,7 +18,7 @@ from . import chainrule_trainer
 class Trainer(chainrule_trainer.Trainer):
     def __init__(self, weights, workload, threads: int):
         super().__init__(weights, workload, threads)
-        self.linears = [layer for layer in self.model if isinstance(layer, chainrule_trainer.nn.Linear)]
+        self.linears = [layer for layer in self.model if isinstance(layer, nn.Linear)]
         self.one = numpy.ones((), dtype=numpy.float32)
 
     def batch(self, x: numpy.ndarray, y: numpy.ndarray):

@@ -8,6 +8,7 @@ from chainrule import nn, optim
 
 from ..machine import numpy_blas
 from ..workloads import Workload
+from . import training_step
 
 
 def mlp(sizes: tuple[int, ...]) -> nn.Sequential:
@@ -38,11 +39,7 @@ class Trainer:
         return cr.Tensor(x), cr.Tensor(y)
 
     def step(self, batch) -> None:
-        x, y = batch
-        loss = self.loss(self.model(x), y)
-        self.optimizer.zero_grad()
-        loss.backward()
-        self.optimizer.step()
+        training_step(self.model, self.loss, self.optimizer, batch)
 
     def predict(self, x: numpy.ndarray) -> numpy.ndarray:
         with cr.no_grad():

@@ -5,6 +5,7 @@ import numpy
 import torch
 
 from ..workloads import Workload
+from . import training_step
 
 
 def mlp(sizes: tuple[int, ...]) -> torch.nn.Sequential:
@@ -30,11 +31,7 @@ class Trainer:
         return torch.from_numpy(x), torch.from_numpy(y)
 
     def step(self, batch) -> None:
-        x, y = batch
-        loss = self.loss(self.model(x), y)
-        self.optimizer.zero_grad()
-        loss.backward()
-        self.optimizer.step()
+        training_step(self.model, self.loss, self.optimizer, batch)
 
     def predict(self, x: numpy.ndarray) -> numpy.ndarray:
         with torch.no_grad():
