@@ -75,7 +75,18 @@ def describe(framework: str, threads: int) -> dict:
     return {"version": version("chainrule"), "blas": numpy_blas(), "threads": threads}
 
 
-class ChainruleCNN:
+class _RecipeTrainer:
+    """What both frameworks' trainers share: a step as a user writes it, and a schedule
+    stepped once per epoch (subclasses set model, loss, optimizer and scheduler)."""
+
+    def step(self, batch) -> None:
+        training_step(self.model, self.loss, self.optimizer, batch)
+
+    def end_epoch(self) -> None:
+        self.scheduler.step()
+
+
+class ChainruleCNN(_RecipeTrainer):
     """The recipe's model, optimizer and schedule, trained as ``chainrule train`` does."""
 
     def __init__(self, state: dict, threads: int, seed: int):
@@ -93,12 +104,6 @@ class ChainruleCNN:
 
     def batch(self, x: numpy.ndarray, y: numpy.ndarray):
         return self.cr.Tensor(x), self.cr.Tensor(y)
-
-    def step(self, batch) -> None:
-        training_step(self.model, self.loss, self.optimizer, batch)
-
-    def end_epoch(self) -> None:
-        self.scheduler.step()
 
     def predict(self, x: numpy.ndarray) -> numpy.ndarray:
         self.model.eval()
@@ -125,7 +130,7 @@ class ChainruleCNN:
         return rows
 
 
-class TorchCNN:
+class TorchCNN(_RecipeTrainer):
     """The same network in PyTorch eager: nn.Sequential, CrossEntropyLoss, optim.SGD."""
 
     def __init__(self, state: dict, threads: int, seed: int):
@@ -150,12 +155,6 @@ class TorchCNN:
 
     def batch(self, x: numpy.ndarray, y: numpy.ndarray):
         return self.torch.from_numpy(x), self.torch.from_numpy(y)
-
-    def step(self, batch) -> None:
-        training_step(self.model, self.loss, self.optimizer, batch)
-
-    def end_epoch(self) -> None:
-        self.scheduler.step()
 
     def predict(self, x: numpy.ndarray) -> numpy.ndarray:
         self.model.eval()
