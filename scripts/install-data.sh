@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Install Debian's Fashion-MNIST package (and Graphviz, which draws cr.draw_graph's
-# pictures) when they are not already here and apt is usable (root, or passwordless
-# sudo). Otherwise chainrule finds the data through --root, $CHAINRULE_DATA, its
-# cache, or downloads it.
+# Install Debian's Fashion-MNIST package, Graphviz (which draws cr.draw_graph's
+# pictures) and a C compiler (which builds the fused optimizer kernels at install)
+# when they are not already here and apt is usable (root, or passwordless sudo).
+# Otherwise chainrule finds the data through --root, $CHAINRULE_DATA, its cache, or
+# downloads it, and its optimizers run their NumPy path.
 set -euo pipefail
-if dpkg -s dataset-fashion-mnist >/dev/null 2>&1 && command -v dot >/dev/null 2>&1; then
+if dpkg -s dataset-fashion-mnist >/dev/null 2>&1 && command -v dot >/dev/null 2>&1 && command -v cc >/dev/null 2>&1; then
     exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
@@ -16,9 +17,9 @@ if [ "$(id -u)" -eq 0 ]; then
 elif sudo -n true 2>/dev/null; then
     SUDO="sudo -n"
 else
-    echo "install-data: not root; run 'sudo apt-get install dataset-fashion-mnist graphviz' or set CHAINRULE_DATA" >&2
+    echo "install-data: not root; run 'sudo apt-get install dataset-fashion-mnist graphviz gcc' or set CHAINRULE_DATA" >&2
     exit 0
 fi
 $SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq dataset-fashion-mnist graphviz >/dev/null
-echo "install-data: installed dataset-fashion-mnist and graphviz"
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq dataset-fashion-mnist graphviz gcc >/dev/null
+echo "install-data: installed dataset-fashion-mnist, graphviz and gcc"

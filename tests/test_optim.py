@@ -15,7 +15,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import optim
-from chainrule.optim import flatten_state, unflatten_state
+from chainrule.optim import flatten_state, kernels, unflatten_state
 
 torch = pytest.importorskip("torch")
 
@@ -90,10 +90,15 @@ def sgd_options():
                    weight_decay=weight_decay, maximize=maximize)
 
 
+SGD_PATHS = [False] + ([True] if kernels.AVAILABLE else [])
+"""fused=False: the NumPy ufunc chain; fused=True: the compiled kernel (when built)."""
+
+
+@pytest.mark.parametrize("fused", SGD_PATHS, ids=lambda fused: "kernel" if fused else "numpy")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("options", list(sgd_options()), ids=str)
-def test_sgd_matches_torch(options, dtype):
-    run_against_torch(lambda ps: optim.SGD(ps, **options), lambda ps: torch.optim.SGD(ps, **options), dtype)
+def test_sgd_matches_torch(options, dtype, fused):
+    run_against_torch(lambda ps: optim.SGD(ps, **options, fused=fused), lambda ps: torch.optim.SGD(ps, **options), dtype)
 
 
 def adam_options():

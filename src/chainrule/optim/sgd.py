@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy
 
+from . import kernels
 from .gradient import effective_gradient
 from .optimizer import Optimizer, ParamsT
 
@@ -21,9 +22,14 @@ class SGD(Optimizer):
         u_t = d_t + μ·b_t   if nesterov,   b_t if μ ≠ 0,   d_t if μ = 0
         θ_t = θ_{t-1} − η·u_t
 
-    State per parameter: ``momentum_buffer`` (b, when μ ≠ 0). The common case
-    (momentum, no decay) makes four passes over memory per parameter and allocates
-    nothing: b ← μ·b, b ← b + g, s ← η·b, θ ← θ − s, with ``s`` a shared scratch array.
+    State per parameter: ``momentum_buffer`` (b, when μ ≠ 0).
+
+    ``fused`` picks how the rule runs. The compiled kernel (``optim/_kernels.c``) makes
+    one pass over memory per parameter; the NumPy path makes four in the common case
+    (b ← μ·b, b ← b + g, s ← η·b, θ ← θ − s, with ``s`` a shared scratch array). Both
+    round identically, so they give the same bits. None (default): the kernel where it
+    applies (C-contiguous float32/float64 NumPy arrays), else NumPy; True: the same, and
+    an error if chainrule was installed without its kernels; False: NumPy always.
     """
 
     def __init__(
@@ -36,6 +42,7 @@ class SGD(Optimizer):
         nesterov: bool = False,
         *,
         maximize: bool = False,
+        fused: bool | None = None,
     ):
         defaults = {
             "lr": lr,
@@ -45,6 +52,12 @@ class SGD(Optimizer):
             "nesterov": nesterov,
             "maximize": maximize,
         }
+        if fused and not kernels.AVAILABLE:
+            raise RuntimeError(
+                "SGD(fused=True): chainrule was installed without its compiled kernels "
+                "(no C compiler at install time); reinstall with one, or pass fused=None"
+            )
+        self.fused = kernels.AVAILABLE if fused is None else bool(fused)
         super().__init__(params, defaults)
 
     def _validate_options(self, options: dict[str, Any]) -> None:
@@ -73,11 +86,17 @@ class SGD(Optimizer):
                 if grad is None:
                     continue
                 param = p.data
+                state = self.state.setdefault(p, {}) if momentum != 0 else None
+                buf = state.get("momentum_buffer") if state is not None else None
+                if self.fused and kernels.fits(param, grad, buf):
+                    first = state is not None and buf is None
+                    if first:
+                        buf = state["momentum_buffer"] = numpy.empty_like(param)
+                    kernels.sgd(param, grad, buf, lr, momentum, dampening, weight_decay, nesterov, maximize, first)
+                    continue
                 scratch, spare = self._workspace.arrays(param)
                 direction = effective_gradient(param, grad, weight_decay, maximize, out=scratch)
-                if momentum != 0:
-                    state = self.state.setdefault(p, {})
-                    buf = state.get("momentum_buffer")
+                if state is not None:
                     if buf is None:
                         buf = state["momentum_buffer"] = direction.copy()
                     else:

@@ -1,0 +1,101 @@
+"""The compiled SGD kernel against the NumPy path it replaces: the same bits.
+
+Both paths apply PyTorch's rule with the same roundings in the same order (test_optim
+checks each against torch.optim.SGD); here they must agree exactly, step after step,
+for every option, both dtypes and awkward layouts, which fall back to NumPy.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import optim
+from chainrule.optim import kernels
+
+needs_kernels = pytest.mark.skipif(not kernels.AVAILABLE, reason="chainrule was installed without its C kernels")
+
+
+def test_ci_builds_the_kernels():
+    if os.environ.get("CI") and not kernels.AVAILABLE:
+        pytest.fail("CI is set but chainrule.optim._kernels was not built: the kernel tests would be skipped")
+
+
+def twin_params(shapes, dtype, seed=0, layout=np.ascontiguousarray):
+    rng = np.random.default_rng(seed)
+    arrays = [layout(rng.standard_normal(shape).astype(dtype)) for shape in shapes]
+    return [[cr.Tensor(array.copy(order="K"), requires_grad=True) for array in arrays] for _ in range(2)]
+
+
+def run_twins(options, dtype, shapes=((64, 78), (64,), (3, 5, 2), ()), steps=6, grad_layout=np.ascontiguousarray):
+    kernel_params, numpy_params = twin_params(shapes, dtype)
+    kernel_opt = optim.SGD(kernel_params, **options, fused=True)
+    numpy_opt = optim.SGD(numpy_params, **options, fused=False)
+    rng = np.random.default_rng(1)
+    for _ in range(steps):
+        for a, b in zip(kernel_params, numpy_params):
+            grad = grad_layout((rng.standard_normal(a.shape) * 3).astype(dtype))
+            a.grad, b.grad = grad, grad.copy(order="K")
+        kernel_opt.step()
+        numpy_opt.step()
+        for a, b in zip(kernel_params, numpy_params):
+            np.testing.assert_array_equal(a.data, b.data)
+            assert a.data.dtype == dtype
+            buffers = [opt.state.get(p, {}).get("momentum_buffer") for opt, p in ((kernel_opt, a), (numpy_opt, b))]
+            if options.get("momentum"):
+                np.testing.assert_array_equal(*buffers)
+            else:
+                assert buffers == [None, None]
+
+
+def all_options():
+    for momentum, dampening, nesterov, weight_decay, maximize in itertools.product(
+        (0.0, 0.9), (0.0, 0.3), (False, True), (0.0, 0.05), (False, True)
+    ):
+        if nesterov and (momentum == 0 or dampening != 0):
+            continue
+        yield dict(lr=0.07, momentum=momentum, dampening=dampening, nesterov=nesterov,
+                   weight_decay=weight_decay, maximize=maximize)
+
+
+@needs_kernels
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("options", list(all_options()), ids=str)
+def test_kernel_gives_the_numpy_paths_bits(options, dtype):
+    run_twins(options, dtype)
+
+
+@needs_kernels
+@pytest.mark.parametrize("layout", [np.asfortranarray, lambda a: a.T.copy().T], ids=["fortran", "transposed"])
+def test_non_contiguous_gradients_take_the_numpy_path_with_the_same_result(layout):
+    run_twins(dict(lr=0.1, momentum=0.9), np.float32, shapes=((7, 5),), grad_layout=layout)
+
+
+@needs_kernels
+def test_fits_only_contiguous_float_numpy_arrays_of_one_dtype():
+    a = np.zeros((4, 3), np.float32)
+    assert kernels.fits(a, a.copy(), None)
+    assert not kernels.fits(a, a.astype(np.float64), None)
+    assert not kernels.fits(a, np.asfortranarray(a), None)
+    assert not kernels.fits(a.astype(np.float16), a.astype(np.float16), None)
+    assert not kernels.fits(a, a[:, :2].copy(), a[:, :2])
+
+
+@needs_kernels
+def test_kernel_rejects_mismatched_arrays():
+    a = np.zeros(4, np.float32)
+    with pytest.raises(ValueError, match="share dtype and size"):
+        kernels.sgd(a, np.zeros(5, np.float32), None, 0.1, 0.0, 0.0, 0.0, False, False, False)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        kernels.sgd(np.zeros(4, np.int32), np.zeros(4, np.int32), None, 0.1, 0.0, 0.0, 0.0, False, False, False)
+
+
+def test_fused_true_without_kernels_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(kernels, "AVAILABLE", False)
+    p = cr.Tensor(np.zeros(3, np.float32), requires_grad=True)
+    with pytest.raises(RuntimeError, match="without its compiled kernels"):
+        optim.SGD([p], lr=0.1, fused=True)
+    assert optim.SGD([p], lr=0.1).fused is False
