@@ -324,7 +324,7 @@ class Tensor:
                     f"backward() without a gradient works only on a tensor with one element; "
                     f"this one has shape {self.shape}: pass grad= of that shape"
                 )
-            grad = backend.xp.ones_like(self.data)
+            grad = backend.xp.ones(self.data.shape, self.data.dtype)
         else:
             # A Tensor of another dtype is cast like an array, as PyTorch does, instead of
             # failing later in the first op's backward.
@@ -405,6 +405,12 @@ def _run_backward(root: Function, grad, retain_graph: bool) -> None:
             )
         if not retain_graph:
             node.release()
+        # A leaf keeps a fresh gradient without a copy, unless the same array also
+        # goes elsewhere: it is grad_out passed through, or returned for two inputs.
+        repeated = False
+        if len(grads) > 1:
+            present = [id(g) for g in grads if g is not None]
+            repeated = len(set(present)) < len(present)
         for tensor, g in zip(inputs, grads):
             if g is None or not tensor.requires_grad:
                 continue
@@ -413,16 +419,11 @@ def _run_backward(root: Function, grad, retain_graph: bool) -> None:
                 g = _fit_gradient(node, tensor, g)
             creator = tensor.creator
             if creator is None:
-                passed_on = g is grad_out or (len(grads) > 1 and _count_identical(grads, g) > 1)
-                _accumulate_leaf(tensor, g, may_be_shared=passed_on)
+                _accumulate_leaf(tensor, g, may_be_shared=repeated or g is grad_out)
             elif creator in pending:
                 pending[creator] = pending[creator] + g
             else:
                 pending[creator] = g
-
-
-def _count_identical(grads: tuple, g) -> int:
-    return [other is g for other in grads].count(True)
 
 
 def _fit_gradient(node: Function, tensor: Tensor, g):
