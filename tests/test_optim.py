@@ -17,6 +17,8 @@ import chainrule as cr
 from chainrule import optim
 from chainrule.optim import flatten_state, kernels, unflatten_state
 
+from optim_options import sgd_options
+
 torch = pytest.importorskip("torch")
 
 SHAPES = [(4,), (5, 3), (2,), ()]  # small, larger, small again, 0-d: the scratch space regrows mid-step
@@ -78,16 +80,6 @@ def run_against_torch(make_ours, make_theirs, dtype):
                 np.testing.assert_array_equal(p.grad, g)  # a step never writes to a gradient
         assert_same_state(ours, theirs, opt, topt, dtype)
     return ours
-
-
-def sgd_options():
-    for momentum, dampening, nesterov, weight_decay, maximize in itertools.product(
-        (0.0, 0.9), (0.0, 0.3), (False, True), (0.0, 0.05), (False, True)
-    ):
-        if nesterov and (momentum == 0 or dampening != 0):
-            continue
-        yield dict(lr=0.1, momentum=momentum, dampening=dampening, nesterov=nesterov,
-                   weight_decay=weight_decay, maximize=maximize)
 
 
 SGD_PATHS = [False] + ([True] if kernels.AVAILABLE else [])

@@ -6,7 +6,6 @@ for every option, both dtypes and awkward layouts, which fall back to NumPy.
 """
 from __future__ import annotations
 
-import itertools
 import os
 
 import numpy as np
@@ -15,6 +14,8 @@ import pytest
 import chainrule as cr
 from chainrule import optim
 from chainrule.optim import kernels
+
+from optim_options import sgd_options
 
 needs_kernels = pytest.mark.skipif(not kernels.AVAILABLE, reason="chainrule was installed without its C kernels")
 
@@ -51,19 +52,9 @@ def run_twins(options, dtype, shapes=((64, 78), (64,), (3, 5, 2), ()), steps=6, 
                 assert buffers == [None, None]
 
 
-def all_options():
-    for momentum, dampening, nesterov, weight_decay, maximize in itertools.product(
-        (0.0, 0.9), (0.0, 0.3), (False, True), (0.0, 0.05), (False, True)
-    ):
-        if nesterov and (momentum == 0 or dampening != 0):
-            continue
-        yield dict(lr=0.07, momentum=momentum, dampening=dampening, nesterov=nesterov,
-                   weight_decay=weight_decay, maximize=maximize)
-
-
 @needs_kernels
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("options", list(all_options()), ids=str)
+@pytest.mark.parametrize("options", list(sgd_options()), ids=str)
 def test_kernel_gives_the_numpy_paths_bits(options, dtype):
     run_twins(options, dtype)
 
