@@ -405,12 +405,7 @@ def _run_backward(root: Function, grad, retain_graph: bool) -> None:
             )
         if not retain_graph:
             node.release()
-        # A leaf keeps a fresh gradient without a copy, unless the same array also
-        # goes elsewhere: it is grad_out passed through, or returned for two inputs.
-        repeated = False
-        if len(grads) > 1:
-            present = [id(g) for g in grads if g is not None]
-            repeated = len(set(present)) < len(present)
+        repeated = None  # whether backward returned one array for two inputs; asked only for leaves
         for tensor, g in zip(inputs, grads):
             if g is None or not tensor.requires_grad:
                 continue
@@ -419,6 +414,11 @@ def _run_backward(root: Function, grad, retain_graph: bool) -> None:
                 g = _fit_gradient(node, tensor, g)
             creator = tensor.creator
             if creator is None:
+                # A fresh gradient is kept without a copy, unless the same array also goes
+                # elsewhere: it is grad_out passed through, or returned for two inputs.
+                if repeated is None:
+                    present = [id(other) for other in grads if other is not None]
+                    repeated = len(set(present)) < len(present)
                 _accumulate_leaf(tensor, g, may_be_shared=repeated or g is grad_out)
             elif creator in pending:
                 pending[creator] = pending[creator] + g

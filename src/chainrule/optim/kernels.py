@@ -34,8 +34,7 @@ def fits(*arrays) -> bool:
     return True
 
 
-def sgd(param, grad, buffer, lr: float, momentum: float, dampening: float, weight_decay: float,
-        nesterov: bool, maximize: bool, first: bool) -> None:
-    """One SGD update of ``param`` (and ``buffer``, None when momentum is 0) in place;
-    ``first`` writes the buffer instead of reading it. See :class:`~chainrule.optim.SGD`."""
-    _kernels.sgd(param, grad, buffer, lr, momentum, dampening, weight_decay, nesterov, maximize, first)
+sgd = _kernels.sgd if AVAILABLE else None
+"""``sgd(param, grad, buffer, lr, momentum, dampening, weight_decay, nesterov, maximize, first)``:
+one SGD update of ``param`` (and ``buffer``, None when momentum is 0) in place; ``first``
+writes the buffer instead of reading it. See :class:`~chainrule.optim.SGD`."""
