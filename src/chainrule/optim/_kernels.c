@@ -12,6 +12,16 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+/* The plain momentum loop is compiled once per vector width and the widest one this CPU
+ * runs is picked when the module loads (GCC's target_clones): the wheel stays portable
+ * and a machine with AVX-512 still gets it. Without FMA contraction every width
+ * rounds the same, so all clones give the same bits. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define WIDEST_VECTORS __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define WIDEST_VECTORS
+#endif
+
 typedef struct {
     double lr, momentum, dampening, weight_decay;
     int nesterov, maximize, first;
@@ -52,7 +62,7 @@ typedef struct {
     }                                                                            \
                                                                                  \
     /* b ← μ·b + g,  θ ← θ − η·b */                                              \
-    static void sgd_momentum_##T(T *restrict p, const T *restrict g, T *restrict b, \
+    WIDEST_VECTORS static void sgd_momentum_##T(T *restrict p, const T *restrict g, T *restrict b, \
                                  Py_ssize_t n, T lr, T mu)                       \
     {                                                                            \
         for (Py_ssize_t i = 0; i < n; i++) {                                     \
