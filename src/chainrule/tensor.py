@@ -42,6 +42,12 @@ def observe(observer):
         _observers.remove(observer)
 
 
+def is_observed() -> bool:
+    """Whether an observer is active: fused nodes (``ops.Chain``) then run op by op, so that
+    it sees every op."""
+    return bool(_observers)
+
+
 def _notify(event: str, *args) -> None:
     for observer in tuple(_observers):
         method = getattr(observer, event, None)
@@ -411,7 +417,7 @@ def _run_backward(root: Function, grad, retain_graph: bool) -> None:
                 continue
             data = tensor.data
             if g.shape != data.shape or g.dtype != data.dtype:
-                g = _fit_gradient(node, tensor, g)
+                g = fit_gradient(node.name, data.shape, data.dtype, g)
             creator = tensor.creator
             if creator is None:
                 # A fresh gradient is kept without a copy, unless the same array also goes
@@ -426,19 +432,19 @@ def _run_backward(root: Function, grad, retain_graph: bool) -> None:
                 pending[creator] = g
 
 
-def _fit_gradient(node: Function, tensor: Tensor, g):
-    """Check a gradient from ``node.backward``; sum it over broadcast axes if needed."""
-    if g.shape != tensor.data.shape:
+def fit_gradient(op: str, shape: tuple, dtype, g):
+    """Check that ``op``'s backward returned a gradient that fits an input of this shape and
+    dtype; sum it over broadcast axes if needed."""
+    if g.shape != shape:
         try:
-            g = sum_to(g, tensor.data.shape)
+            g = sum_to(g, shape)
         except ValueError:
             raise RuntimeError(
-                f"{node.name}.backward returned a gradient of shape {g.shape} "
-                f"for an input of shape {tensor.data.shape}"
+                f"{op}.backward returned a gradient of shape {g.shape} for an input of shape {shape}"
             ) from None
-    if g.dtype != tensor.data.dtype:
+    if g.dtype != dtype:
         raise TypeError(
-            f"{node.name}.backward returned a {g.dtype} gradient for a {tensor.data.dtype} input "
+            f"{op}.backward returned a {g.dtype} gradient for a {dtype} input "
             f"(gradients must keep their input's dtype; no silent casts)"
         )
     return g
