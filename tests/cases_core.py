@@ -105,3 +105,17 @@ for reduction in ("mean", "sum", "none"):
          randn(4, 3), randn(4, 3), id=f"mse({reduction})")
 case("mse", lambda x: cr.mse(x, x * 0.5), lambda x: torch().nn.functional.mse_loss(x, x * 0.5), randn(6),
      id="mse(x,x/2)")
+
+# -- chain: ops composed as one node, checked like any op ---------------------------
+case("chain",
+     lambda x, W1, b1, W2: cr.ops.Chain([(cr.ops.Linear(), 2), (cr.ops.Tanh(), 0), (cr.ops.Linear(), 1)])(x, W1, b1, W2),
+     lambda x, W1, b1, W2: torch().nn.functional.linear(torch().tanh(torch().nn.functional.linear(x, W1, b1)), W2),
+     randn(5, 4), randn(3, 4), randn(3), randn(2, 3))
+case("chain",
+     lambda z, y: cr.ops.Chain([(cr.ops.Sigmoid(), 0), (cr.ops.SoftmaxCrossEntropy(), 1)])(z, y),
+     lambda z, y: torch().nn.functional.cross_entropy(torch().sigmoid(z), y),
+     randn(5, 4), _labels, id="chain(sigmoid, cross-entropy)")
+case("chain",
+     lambda x, W: cr.ops.Chain([(cr.ops.Linear(), 1), (cr.ops.Linear(), 1)])(x, W, W),
+     lambda x, W: torch().nn.functional.linear(torch().nn.functional.linear(x, W), W),
+     randn(5, 4), randn(4, 4), id="chain(one weight twice)")

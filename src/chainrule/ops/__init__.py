@@ -5,6 +5,7 @@
 every op's name to its Function class.
 """
 from . import tensor_methods
+from .chain import Chain
 from .activations import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .channel_dropout import Dropout2d
 from .conv import Conv2d
@@ -25,7 +26,7 @@ from .shape import BroadcastTo, Concatenate, GetItem, Pad, Permute, Reshape, Sta
 tensor_methods.install()
 
 __all__ = [
-    "REGISTRY", "register",
+    "REGISTRY", "register", "Chain",
     "Abs", "Add", "Cast", "Clip", "Div", "Exp", "Log", "Maximum", "Minimum", "Mul", "Neg", "Pow", "PowScalar",
     "Sqrt", "Sub", "Where", "MatMul", "Sum", "Mean", "Reshape", "Permute", "ReLU",
     "Max", "Min", "LogSumExp", "Var", "BroadcastTo", "GetItem", "Concatenate", "Stack", "Pad",
