@@ -15,6 +15,7 @@ from .conv import Conv2d
 from .dropout import Dropout
 from .embedding import Embedding
 from .flatten import Flatten, Unflatten
+from .fused import Fused
 from .linear import Linear
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .module import IncompatibleKeys, Module
@@ -23,7 +24,7 @@ from .parameter import Parameter
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 
 __all__ = [
-    "init", "Module", "Parameter", "IncompatibleKeys", "Sequential",
+    "init", "Module", "Parameter", "IncompatibleKeys", "Sequential", "Fused",
     "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softmax", "Flatten", "Unflatten", "Dropout",
     "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Embedding",
     "MSELoss", "CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss",

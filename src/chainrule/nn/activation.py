@@ -1,6 +1,7 @@
 """Activation layers: each a parameter-free Module around one op."""
 from __future__ import annotations
 
+from ..ops import activations
 from ..ops import functional as F
 from ..tensor import Tensor
 from .module import Module
@@ -11,6 +12,9 @@ class ReLU(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return F.relu(x)
+
+    def as_function(self):
+        return activations.ReLU(), ()
 
 
 class LeakyReLU(Module):
@@ -23,6 +27,9 @@ class LeakyReLU(Module):
     def forward(self, x: Tensor) -> Tensor:
         return F.leaky_relu(x, self.negative_slope)
 
+    def as_function(self):
+        return activations.LeakyReLU(self.negative_slope), ()
+
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
 
@@ -33,12 +40,18 @@ class Sigmoid(Module):
     def forward(self, x: Tensor) -> Tensor:
         return F.sigmoid(x)
 
+    def as_function(self):
+        return activations.Sigmoid(), ()
+
 
 class Tanh(Module):
     """tanh(x). x: S → S."""
 
     def forward(self, x: Tensor) -> Tensor:
         return F.tanh(x)
+
+    def as_function(self):
+        return activations.Tanh(), ()
 
 
 class GELU(Module):
@@ -52,6 +65,9 @@ class GELU(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return F.gelu(x, self.approximate)
+
+    def as_function(self):
+        return activations.GELU(self.approximate), ()
 
     def extra_repr(self) -> str:
         return f"approximate={self.approximate!r}"

@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy
 
 from ..ops import functional as F
+from ..ops import regularization
+from ..random import default_generator
 from ..tensor import Tensor
 from .module import Module
 
@@ -25,6 +27,11 @@ class Dropout(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return F.dropout(x, self.p, self.training, self.generator)
+
+    def as_function(self):
+        if not self.training or self.p == 0:
+            return None, ()
+        return regularization.Dropout(self.p, self.generator or default_generator()), ()
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -8,6 +8,7 @@ import numpy
 from .. import backend
 from ..errors import ShapeError
 from ..ops import functional as F
+from ..ops import fused
 from ..tensor import Tensor
 from . import init
 from .checks import check_dtype
@@ -44,6 +45,10 @@ class Linear(Module):
         if x.dtype != weight.dtype:
             check_dtype(self._name(), x, weight.dtype)
         return F.linear(x, weight, self.bias)
+
+    def as_function(self):
+        params = (self.weight,) if self.bias is None else (self.weight, self.bias)
+        return fused.Linear(), params
 
     def _name(self) -> str:
         return f"Linear({self.in_features} → {self.out_features})"

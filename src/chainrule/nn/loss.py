@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..errors import ShapeError
 from ..ops import functional as F
+from ..ops import fused
 from ..ops.fused import REDUCTIONS
 from ..tensor import Tensor
 from .module import Module
@@ -29,6 +30,12 @@ class MSELoss(_Loss):
     def forward(self, pred: Tensor, target) -> Tensor:
         return F.mse(pred, target, self.reduction)
 
+    def as_function(self, target):
+        # A number or array target takes the prediction's dtype, known only when it runs.
+        if not isinstance(target, Tensor):
+            return None
+        return fused.MSE(self.reduction), (target,)
+
 
 class CrossEntropyLoss(_Loss):
     """Cross-entropy of softmax(logits) against integer labels, fused into one op.
@@ -50,6 +57,9 @@ class CrossEntropyLoss(_Loss):
                 f"CrossEntropyLoss: expected logits (N, C) and labels (N,), got {logits.shape} and {labels.shape}"
             )
         return F.softmax_cross_entropy(logits, labels, self.reduction, self.label_smoothing)
+
+    def as_function(self, labels):
+        return fused.SoftmaxCrossEntropy(self.reduction, self.label_smoothing), (_labels(labels),)
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}, label_smoothing={self.label_smoothing}"

@@ -31,6 +31,15 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list
 
 
+_layout_version = 0
+"""Counts every change of any module's sub-modules (added, replaced, removed): ``nn.Fused``
+re-reads a model's layers only when it has moved."""
+
+
+def layout_version() -> int:
+    return _layout_version
+
+
 def _as_buffer(value) -> Tensor | None:
     if value is None or isinstance(value, Tensor):
         return value
@@ -60,8 +69,22 @@ class Module:
     def __call__(self, *inputs, **kwargs):
         return self.forward(*inputs, **kwargs)
 
+    def as_function(self, *others):
+        """This module's forward as one Function, for :class:`nn.Fused`.
+
+        Returns ``(function, extra)``: ``function(first_input, *extra)`` computes what
+        ``forward(first_input, *others)`` does, bit for bit, with ``extra`` the Tensors it
+        reads besides the first input (parameters; a loss's target, from ``others``).
+        ``(None, ())`` means the module is the identity right now (dropout when not
+        training). None, the default, means it cannot be: ``nn.Fused`` then calls the
+        module as it is. A subclass that overrides ``forward`` must override this too,
+        or it is called as it is.
+        """
+        return None
+
     # -- registration ------------------------------------------------------------
     def __setattr__(self, name: str, value) -> None:
+        global _layout_version
         state = self.__dict__
         if "_parameter_names" not in state:
             raise AttributeError(
@@ -73,6 +96,7 @@ class Module:
                 self._forget(name)
                 state["_parameter_names"][name] = None
         elif isinstance(value, Module):
+            _layout_version += 1
             if name not in state["_module_names"]:
                 self._forget(name)
                 state["_module_names"][name] = None
@@ -85,9 +109,13 @@ class Module:
                 f"cannot assign a {type(value).__name__} to {kind} {name!r} of {type(self).__name__}: "
                 f"expected {expected} or None"
             )
+        if value is None and name in state["_module_names"]:
+            _layout_version += 1
         state[name] = value
 
     def __delattr__(self, name: str) -> None:
+        global _layout_version
+        _layout_version += 1
         self._forget(name)
         object.__delattr__(self, name)
 

@@ -1,0 +1,117 @@
+"""Fused: a model, and optionally its loss, recorded as one node of the graph."""
+from __future__ import annotations
+
+from ..ops.chain import Chain
+from ..tensor import Tensor, is_observed
+from .container import Sequential
+from .module import Module, layout_version
+
+_FUSABLE: dict[type, bool] = {}
+_PLAIN_SEQUENTIAL: dict[type, bool] = {}
+
+
+def _defines(cls: type, name: str) -> type:
+    return next(klass for klass in cls.__mro__ if name in klass.__dict__)
+
+
+def _fusable(module: Module) -> bool:
+    """Whether ``as_function`` describes this module's ``forward``: it is defined by the
+    class that defines ``forward``, or below it (a subclass that overrides ``forward``
+    alone keeps its own ``forward``)."""
+    cls = type(module)
+    known = _FUSABLE.get(cls)
+    if known is None:
+        known = _FUSABLE[cls] = issubclass(_defines(cls, "as_function"), _defines(cls, "forward"))
+    return known
+
+
+def _plain_sequential(module: Module) -> bool:
+    cls = type(module)
+    known = _PLAIN_SEQUENTIAL.get(cls)
+    if known is None:
+        known = _PLAIN_SEQUENTIAL[cls] = issubclass(cls, Sequential) and _defines(cls, "forward") is Sequential
+    return known
+
+
+def _unfold(module: Module, layers: list) -> bool:
+    """Append the layers that ``module`` applies in order; False if one cannot be fused."""
+    if not _plain_sequential(module):
+        layers.append(module)
+        return _fusable(module)
+    for child in module:
+        if not _unfold(child, layers):
+            return False
+    return True
+
+
+class Fused(Module):
+    """``Fused(model, loss_fn)(x, target)`` is ``loss_fn(model(x), target)``, and
+    ``Fused(model)(x)`` is ``model(x)``, recorded as one node of the graph.
+
+    Same values, same gradients, bit for bit: the node (an :class:`ops.Chain`) runs the
+    layers' own ops, forward in order and backward in reverse. Only the bookkeeping goes:
+    one node, one Tensor and one backward dispatch instead of one per layer, which is most
+    of a step at small batch sizes. Layers are read when called, so ``train()``/``eval()``,
+    new weights and appended layers take effect at once.
+
+    ``model`` is a layer or a (nested) Sequential of layers that implement
+    :meth:`Module.as_function` (Linear, the activations, Dropout; losses: CrossEntropyLoss,
+    MSELoss with a Tensor target). Anything else, or an active observer (``inspect.trace``,
+    anomaly detection), runs the modules one by one as usual. Parameters are the model's
+    (and the loss's), under the names ``model.…`` and ``loss_fn.…``.
+    """
+
+    def __init__(self, model: Module, loss_fn: Module | None = None):
+        super().__init__()
+        self.model = model
+        self.loss_fn = loss_fn
+        self._layers_read_at = None
+
+    def forward(self, x: Tensor, *target) -> Tensor:
+        if len(target) != (self.loss_fn is not None):
+            expected = "(x, target)" if self.loss_fn is not None else "(x)"
+            raise TypeError(f"Fused: expected to be called as {expected}, got {1 + len(target)} arguments")
+        chain = None if is_observed() else self._chain(target)
+        if chain is None:
+            return self._one_by_one(x, target)
+        steps, extras = chain
+        if not isinstance(x, Tensor):
+            x = Tensor(x)
+        try:
+            return Chain(steps)(x, *extras)
+        except Exception:
+            # The layers' own checks name the layer and the shapes: let them speak.
+            self._one_by_one(x, target)
+            raise
+
+    def _fusable_layers(self) -> list | None:
+        """The model's layers in order (cached until some module's sub-modules change), or
+        None if one of them, or the loss, cannot be fused."""
+        if self._layers_read_at != layout_version():
+            layers = []
+            fusable = _unfold(self.model, layers) and (self.loss_fn is None or _fusable(self.loss_fn))
+            self._layers = layers if fusable else None
+            self._layers_read_at = layout_version()
+        return self._layers
+
+    def _chain(self, target: tuple) -> tuple[list, list] | None:
+        """The steps and extra inputs of the Chain, or None if some module cannot be fused."""
+        layers = self._fusable_layers()
+        if layers is None:
+            return None
+        described = [layer.as_function() for layer in layers]
+        if self.loss_fn is not None:
+            described.append(self.loss_fn.as_function(*target))
+        steps, extras = [], []
+        for description in described:
+            if description is None:
+                return None
+            function, extra = description
+            if function is not None:
+                steps.append((function, len(extra)))
+                extras += extra
+        return (steps, extras) if steps else None
+
+    def _one_by_one(self, x, target: tuple):
+        output = self.model(x)
+        return self.loss_fn(output, *target) if self.loss_fn is not None else output
