@@ -41,7 +41,8 @@ def parse_arguments() -> argparse.Namespace:
                         help="threads for every BLAS and OpenMP runtime (default: all cores)")
     parser.add_argument("--frameworks", nargs="+", choices=list(FRAMEWORKS),
                         help="default: chainrule, torch, the plain NumPy loop, and jax when installed; "
-                             "numpy-lean and chainrule-by-hand, the floors of the micro workload, only by name")
+                             "numpy-lean and chainrule-by-hand (the floors of the micro workload) and chainrule-fused "
+                             "(nn.Fused) only by name")
     parser.add_argument("--openblas-core", metavar="NAME", default="auto",
                         help="OPENBLAS_CORETYPE for every worker (NumPy's GEMM kernels): 'auto' (default) sets "
                              "SkylakeX on an AVX-512 CPU where OpenBLAS picked AVX2 kernels, 'none' leaves "

@@ -33,7 +33,7 @@ def _weights_after(framework: str, steps: int) -> list[np.ndarray]:
     return [np.asarray(state[name].numpy() if framework == "torch" else state[name]) for name in names]
 
 
-@pytest.mark.parametrize("framework", ["chainrule", "chainrule-by-hand", "numpy", "numpy-lean"])
+@pytest.mark.parametrize("framework", ["chainrule", "chainrule-by-hand", "chainrule-fused", "numpy", "numpy-lean"])
 def test_trainers_take_the_same_steps_as_pytorch(framework):
     pytest.importorskip("torch")
     expected = _weights_after("torch", steps=12)

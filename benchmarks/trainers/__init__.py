@@ -21,10 +21,11 @@ FRAMEWORKS = {
     "numpy": ("numpy", "benchmarks.trainers.numpy_trainer"),
     "numpy-lean": ("numpy", "benchmarks.trainers.numpy_lean_trainer"),
     "chainrule-by-hand": ("chainrule", "benchmarks.trainers.chainrule_by_hand_trainer"),
+    "chainrule-fused": ("chainrule", "benchmarks.trainers.chainrule_fused_trainer"),
 }
 """name -> (package it needs, module defining ``Trainer``)."""
 
-REFERENCE_ONLY = ("numpy-lean", "chainrule-by-hand")
+REFERENCE_ONLY = ("numpy-lean", "chainrule-by-hand", "chainrule-fused")
 """Floors for the overhead-bound micro workload, measured only when asked for by name."""
 
 
