@@ -66,22 +66,43 @@ def test_non_contiguous_gradients_take_the_numpy_path_with_the_same_result(layou
 
 
 @needs_kernels
-def test_fits_only_contiguous_float_numpy_arrays_of_one_dtype():
-    a = np.zeros((4, 3), np.float32)
-    assert kernels.fits(a, a.copy(), None)
-    assert not kernels.fits(a, a.astype(np.float64), None)
-    assert not kernels.fits(a, np.asfortranarray(a), None)
-    assert not kernels.fits(a.astype(np.float16), a.astype(np.float16), None)
-    assert not kernels.fits(a, a[:, :2].copy(), a[:, :2])
+@pytest.mark.parametrize("case", ["float16", "float64 gradient"])
+def test_arrays_the_kernel_cannot_take_fall_back_to_numpy(case):
+    dtype, grad_dtype = (np.float16, np.float16) if case == "float16" else (np.float32, np.float64)
+    results = []
+    for fused in (True, False):
+        p = cr.Tensor(np.random.default_rng(2).standard_normal((4, 3)).astype(dtype), requires_grad=True)
+        opt = optim.SGD([p], lr=0.1, momentum=0.9, fused=fused)
+        for seed in range(3):
+            p.grad = np.random.default_rng(seed).standard_normal((4, 3)).astype(grad_dtype)
+            opt.step()
+        results.append((p.data, opt.state[p]["momentum_buffer"]))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    assert results[0][0].dtype == dtype
 
 
 @needs_kernels
-def test_kernel_rejects_mismatched_arrays():
+def test_kernel_rejects_arrays_it_cannot_take_before_touching_them():
     a = np.zeros(4, np.float32)
-    with pytest.raises(ValueError, match="share dtype and size"):
-        kernels.sgd(a, np.zeros(5, np.float32), None, 0.1, 0.0, 0.0, 0.0, False, False, False)
-    with pytest.raises(TypeError, match="float32 or float64"):
-        kernels.sgd(np.zeros(4, np.int32), np.zeros(4, np.int32), None, 0.1, 0.0, 0.0, 0.0, False, False, False)
+    read_only = np.zeros(4, np.float32)
+    read_only.flags.writeable = False
+    rejected = [
+        (ValueError, "share dtype and size", (a, np.zeros(5, np.float32), None)),
+        (ValueError, "share dtype and size", (a, np.zeros(4, np.float64), None)),
+        (TypeError, "float32 or float64", (np.zeros(4, np.int32), np.zeros(4, np.int32), None)),
+        (ValueError, "not C-contiguous", (np.zeros((2, 4), np.float32).T, np.zeros((4, 2), np.float32), None)),
+        (ValueError, "read-only", (read_only, a, None)),
+        (TypeError, "bytes-like", (a, [0.0] * 4, None)),
+    ]
+    for error, message, arrays in rejected:
+        assert issubclass(error, kernels.DOES_NOT_FIT)
+        before = [np.array(x, copy=True) if isinstance(x, np.ndarray) else x for x in arrays]
+        with pytest.raises(error, match=message):
+            kernels.sgd(*arrays, 0.1, 0.0, 0.0, 0.0, False, False, False)
+        for x, y in zip(arrays, before):
+            if isinstance(x, np.ndarray):
+                np.testing.assert_array_equal(x, y)
 
 
 def test_fused_true_without_kernels_is_a_clear_error(monkeypatch):

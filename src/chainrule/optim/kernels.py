@@ -7,8 +7,6 @@ it, :data:`AVAILABLE` is False and the optimizers use their NumPy path.
 """
 from __future__ import annotations
 
-import numpy
-
 try:
     from . import _kernels
 except ImportError:  # installed without a C compiler
@@ -17,21 +15,10 @@ except ImportError:  # installed without a C compiler
 AVAILABLE = _kernels is not None
 """Whether the extension was built."""
 
-_DTYPES = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
-
-
-def fits(*arrays) -> bool:
-    """Whether the kernel can update these arrays (None entries are skipped): NumPy,
-    C-contiguous, and all float32 or all float64."""
-    dtype = arrays[0].dtype
-    if dtype not in _DTYPES:
-        return False
-    for array in arrays:
-        if array is not None and (
-            type(array) is not numpy.ndarray or array.dtype != dtype or not array.flags.c_contiguous
-        ):
-            return False
-    return True
+DOES_NOT_FIT = (TypeError, BufferError, ValueError)
+"""What the kernel raises, before touching memory, for arrays it cannot update: not a
+float32/float64 buffer (CuPy, float16), not C-contiguous or read-only, or not of the
+parameter's dtype and size. The optimizer then takes its NumPy path."""
 
 
 sgd = _kernels.sgd if AVAILABLE else None

@@ -88,12 +88,17 @@ class SGD(Optimizer):
                 param = p.data
                 state = self.state.setdefault(p, {}) if momentum != 0 else None
                 buf = state.get("momentum_buffer") if state is not None else None
-                if self.fused and kernels.fits(param, grad, buf):
+                if self.fused:
                     first = state is not None and buf is None
-                    if first:
-                        buf = state["momentum_buffer"] = numpy.empty_like(param)
-                    kernels.sgd(param, grad, buf, lr, momentum, dampening, weight_decay, nesterov, maximize, first)
-                    continue
+                    kernel_buf = numpy.empty_like(param) if first else buf
+                    try:
+                        kernels.sgd(param, grad, kernel_buf, lr, momentum, dampening, weight_decay, nesterov, maximize, first)
+                    except kernels.DOES_NOT_FIT:
+                        pass
+                    else:
+                        if first:
+                            state["momentum_buffer"] = kernel_buf
+                        continue
                 scratch, spare = self._workspace.arrays(param)
                 direction = effective_gradient(param, grad, weight_decay, maximize, out=scratch)
                 if state is not None:
