@@ -25,7 +25,13 @@ class Chain(Function):
 
     def __init__(self, steps: list):
         self.steps = steps
-        self.extra_count = sum(count for _, count in steps)
+        # Where each step's extra inputs sit among all the inputs (x is input 0).
+        self.spans = spans = []
+        start = 1
+        for function, count in steps:
+            spans.append((function, start, start + count))
+            start += count
+        self.input_count = start
 
     @property
     def name(self) -> str:
@@ -33,40 +39,43 @@ class Chain(Function):
         return "Chain(" + " → ".join(function.name for function, _ in steps) + ")" if steps else "Chain"
 
     def forward(self, x, *extras):
-        if len(extras) != self.extra_count:
-            raise TypeError(f"{self.name}: expected x and {self.extra_count} extra inputs, got {len(extras)}")
+        inputs = (x, *extras)
+        if len(inputs) != self.input_count:
+            raise TypeError(f"{self.name}: expected x and {self.input_count - 1} extra inputs, got {len(extras)}")
         need = self.needs_input_grad
         if type(need) is not tuple:  # called by hand: every input wants a gradient
-            need = (True,) * (1 + len(extras))
+            need = (True,) * len(inputs)
         # A step's input needs a gradient once x or any earlier step's extra input does.
         flowing = need[0]
-        start = 0
         self.input_forms = forms = []
-        for function, count in self.steps:
-            end = start + count
-            wants = need[1 + start : 1 + end]
-            function.needs_input_grad = (flowing, *wants)
+        for function, start, end in self.spans:
             forms.append((x.shape, x.dtype))
-            x = function.forward(x, *extras[start:end])
-            flowing = flowing or True in wants
-            start = end
+            if start == end:
+                function.needs_input_grad = (flowing,)
+                x = function.forward(x)
+            else:
+                wants = need[start:end]
+                function.needs_input_grad = (flowing, *wants)
+                x = function.forward(x, *inputs[start:end])
+                flowing = flowing or True in wants
         return x
 
     def backward(self, dy):
         # y = f_n ∘ … ∘ f_1  ⇒  each step maps the gradient of its output to those of its inputs
-        grads_backwards = []
-        for (function, count), (shape, dtype) in zip(reversed(self.steps), reversed(self.input_forms)):
+        grads = [None] * self.input_count
+        for (function, start, end), (shape, dtype) in zip(reversed(self.spans), reversed(self.input_forms)):
             if dy is None:  # no earlier step has an input that needs a gradient
-                grads_backwards.append((None,) * count)
-                continue
-            grads = function.backward(dy)
-            if type(grads) is not tuple:
-                grads = (grads,)
-            if len(grads) != 1 + count:
-                raise RuntimeError(f"{function.name}.backward returned {len(grads)} gradients for {1 + count} inputs")
-            dy = grads[0]
+                break
+            step_grads = function.backward(dy)
+            if type(step_grads) is not tuple:
+                step_grads = (step_grads,)
+            if len(step_grads) != 1 + end - start:
+                raise RuntimeError(
+                    f"{function.name}.backward returned {len(step_grads)} gradients for {1 + end - start} inputs"
+                )
+            dy = step_grads[0]
             if dy is not None and (dy.shape != shape or dy.dtype != dtype):
                 dy = fit_gradient(function.name, shape, dtype, dy)
-            grads_backwards.append(grads[1:])
-        grads_backwards.reverse()
-        return (dy, *[g for grads in grads_backwards for g in grads])
+            grads[start:end] = step_grads[1:]
+        grads[0] = dy
+        return tuple(grads)
