@@ -1,4 +1,5 @@
-"""The one compiled piece: fused optimizer kernels (src/chainrule/optim/_kernels.c).
+"""The one compiled piece: chainrule's kernels (src/chainrule/_kernels.c): the fused optimizer
+update and the batch-of-one outer product.
 
 optional=True: where no C compiler is found the install still succeeds and the
 optimizers fall back to their NumPy path (same results, more passes over memory).
@@ -13,8 +14,8 @@ flags = [] if sys.platform == "win32" else ["-O3", "-ffp-contract=off"]
 setup(
     ext_modules=[
         Extension(
-            "chainrule.optim._kernels",
-            sources=["src/chainrule/optim/_kernels.c"],
+            "chainrule._kernels",
+            sources=["src/chainrule/_kernels.c"],
             extra_compile_args=flags,
             optional=True,
         )

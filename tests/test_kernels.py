@@ -1,8 +1,9 @@
-"""The compiled SGD kernel against the NumPy path it replaces: the same bits.
+"""The compiled kernels against the NumPy code they replace: the same bits.
 
-Both paths apply PyTorch's rule with the same roundings in the same order (test_optim
-checks each against torch.optim.SGD); here they must agree exactly, step after step,
-for every option, both dtypes and awkward layouts, which fall back to NumPy.
+SGD: both paths apply PyTorch's rule with the same roundings in the same order
+(test_optim checks each against torch.optim.SGD); here they must agree exactly, step
+after step, for every option, both dtypes and awkward layouts, which fall back to NumPy.
+outer: Linear's weight gradient at batch size 1 equals BLAS's dyᵀ·x exactly.
 """
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import optim
-from chainrule.optim import kernels
+from chainrule import ops, optim
+from chainrule import kernels
 
 from optim_options import sgd_options
 
@@ -22,7 +23,7 @@ needs_kernels = pytest.mark.skipif(not kernels.AVAILABLE, reason="chainrule was 
 
 def test_ci_builds_the_kernels():
     if os.environ.get("CI") and not kernels.AVAILABLE:
-        pytest.fail("CI is set but chainrule.optim._kernels was not built: the kernel tests would be skipped")
+        pytest.fail("CI is set but chainrule._kernels was not built: the kernel tests would be skipped")
 
 
 def twin_params(shapes, dtype):
@@ -111,3 +112,44 @@ def test_fused_true_without_kernels_is_a_clear_error(monkeypatch):
     with pytest.raises(RuntimeError, match="without its compiled kernels"):
         optim.SGD([p], lr=0.1, fused=True)
     assert optim.SGD([p], lr=0.1).fused is False
+
+
+@needs_kernels
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m, n", [(64, 784), (10, 64), (1, 1), (3, 0), (0, 5)])
+def test_outer_gives_blas_bits(m, n, dtype):
+    rng = np.random.default_rng(m * 1000 + n)
+    a, b = rng.standard_normal((1, m)).astype(dtype), rng.standard_normal((1, n)).astype(dtype)
+    out = np.full((m, n), np.nan, dtype)
+    kernels.outer(a, b, out)
+    np.testing.assert_array_equal(out, np.dot(a.T, b))
+
+
+@needs_kernels
+def test_outer_rejects_mismatched_arrays_before_writing():
+    a, b = np.ones(3, np.float32), np.ones(4, np.float32)
+    for out, expected in [(np.zeros((3, 5), np.float32), ValueError), (np.zeros((3, 4), np.float64), ValueError),
+                          (np.zeros((4, 3), np.float32).T, ValueError)]:
+        before = out.copy()
+        with pytest.raises(expected):
+            kernels.outer(a, b, out)
+        np.testing.assert_array_equal(out, before)
+    with pytest.raises(ValueError, match="share dtype"):
+        kernels.outer(a, b.astype(np.float64), np.zeros((3, 4), np.float32))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["contiguous", "strided"])
+def test_linear_weight_gradient_at_batch_one_is_blas_product(dtype, layout):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((1, 2 * 30)).astype(dtype)
+    x = x if layout == "contiguous" else x[:, ::2]  # a strided input falls back to BLAS
+    x = x[:, :30] if layout == "contiguous" else x
+    W, b = rng.standard_normal((7, 30)).astype(dtype), rng.standard_normal(7).astype(dtype)
+    linear = ops.Linear()
+    linear.forward(x, W, b)
+    dy = rng.standard_normal((1, 7)).astype(dtype)
+    dx, dW, db = linear.backward(dy)
+    np.testing.assert_array_equal(dW, np.dot(dy.T, x))
+    assert dW.dtype == dtype and dW.flags.c_contiguous
+    np.testing.assert_array_equal(dx, np.dot(dy, W))

@@ -1,0 +1,35 @@
+"""chainrule's compiled loops (``_kernels.c``), each standing in for NumPy code with the
+same roundings, so that both give the same bits.
+
+- ``sgd``: NumPy runs ``b ← μ·b + g, θ ← θ − η·b`` as four passes over memory, each a
+  separate ufunc call; the kernel makes one.
+- ``outer``: the weight gradient dyᵀ·x of ``ops.Linear`` at batch size 1, which BLAS
+  computes as a general matrix product with an inner dimension of 1, three times slower.
+
+The extension is built at install when a C compiler is present; without it,
+:data:`AVAILABLE` is False and every caller takes its NumPy path.
+"""
+from __future__ import annotations
+
+try:
+    from . import _kernels
+except ImportError:  # installed without a C compiler
+    _kernels = None
+
+AVAILABLE = _kernels is not None
+"""Whether the extension was built."""
+
+DOES_NOT_FIT = (TypeError, BufferError, ValueError)
+"""What a kernel raises, before touching memory, for arrays it cannot take: not a
+float32/float64 buffer (CuPy, float16), not C-contiguous, read-only where it writes, or
+of mismatched dtypes or sizes. The caller then takes its NumPy path."""
+
+
+sgd = _kernels.sgd if AVAILABLE else None
+"""``sgd(param, grad, buffer, lr, momentum, dampening, weight_decay, nesterov, maximize, first)``:
+one SGD update of ``param`` (and ``buffer``, None when momentum is 0) in place; ``first``
+writes the buffer instead of reading it. See :class:`~chainrule.optim.SGD`."""
+
+outer = _kernels.outer if AVAILABLE else None
+"""``outer(a, b, out)``: ``out[i, j] = a[i]·b[j]`` for C-contiguous ``a`` (M elements), ``b``
+(N) and ``out`` (M×N elements), all float32 or all float64."""
