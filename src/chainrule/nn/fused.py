@@ -49,14 +49,14 @@ class Fused(Module):
     ``Fused(model)(x)`` is ``model(x)``, recorded as one node of the graph.
 
     Same values, same gradients, bit for bit: the node (an :class:`ops.Chain`) runs the
-    layers' own ops, forward in order and backward in reverse. Only the bookkeeping goes:
-    one node, one Tensor and one backward dispatch instead of one per layer, which is most
-    of a step at small batch sizes. Layers are read when called, so ``train()``/``eval()``,
-    new weights and appended layers take effect at once.
+    layers' own ops, forward in order and backward in reverse. Only bookkeeping goes: one
+    node, one Tensor and one backward dispatch instead of one per layer, which shows at small
+    batch sizes (a 784-64-10 step at batch size 1: 63 → 59 µs). Layers are read when called,
+    so ``train()``/``eval()``, new weights and appended layers take effect at once.
 
     ``model`` is a layer or a (nested) Sequential of layers that implement
-    :meth:`Module.as_function` (Linear, the activations, Dropout; losses: CrossEntropyLoss,
-    MSELoss with a Tensor target). Anything else, or an active observer (``inspect.trace``,
+    :meth:`Module.as_function` (Linear, ReLU, LeakyReLU, Sigmoid, Tanh, GELU, Dropout;
+    losses: CrossEntropyLoss, MSELoss with a Tensor target). Anything else, or an active observer (``inspect.trace``,
     anomaly detection), runs the modules one by one as usual. Parameters are the model's
     (and the loss's), under the names ``model.…`` and ``loss_fn.…``.
     """
