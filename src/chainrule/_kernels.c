@@ -98,7 +98,7 @@ static int get_array(PyObject *obj, Py_buffer *view, int writable, const char *n
     if (format[0] == '<' || format[0] == '=' || format[0] == '@')
         format++;
     if ((format[0] != 'f' && format[0] != 'd') || format[1] != '\0') {
-        PyErr_Format(PyExc_TypeError, "sgd kernel: %s must be float32 or float64, got format '%s'",
+        PyErr_Format(PyExc_TypeError, "kernel: %s must be float32 or float64, got format '%s'",
                      name, view->format);
         PyBuffer_Release(view);
         return -1;

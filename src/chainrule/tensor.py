@@ -399,16 +399,10 @@ def _run_backward(root: Function, grad, retain_graph: bool) -> None:
             if kept is not None:
                 _accumulate_leaf(kept, grad_out)
         started = time.perf_counter() if _observers else 0.0
-        grads = node.backward(grad_out)
-        if not isinstance(grads, tuple):
-            grads = (grads,)
+        inputs = node.inputs
+        grads = gradient_tuple(node, node.backward(grad_out), len(inputs))
         if _observers:
             _notify("on_backward", node, grad_out, grads, time.perf_counter() - started)
-        inputs = node.inputs
-        if len(grads) != len(inputs):
-            raise RuntimeError(
-                f"{node.name}.backward returned {len(grads)} gradients for {len(inputs)} inputs"
-            )
         if not retain_graph:
             node.release()
         repeated = None  # whether backward returned one array for two inputs; asked only for leaves
@@ -430,6 +424,16 @@ def _run_backward(root: Function, grad, retain_graph: bool) -> None:
                 pending[creator] = pending[creator] + g
             else:
                 pending[creator] = g
+
+
+def gradient_tuple(function: Function, grads, count: int) -> tuple:
+    """What ``function.backward`` returned, as a tuple of ``count`` gradients (a lone
+    array counts as one); a RuntimeError naming the op if the count is wrong."""
+    if not isinstance(grads, tuple):
+        grads = (grads,)
+    if len(grads) != count:
+        raise RuntimeError(f"{function.name}.backward returned {len(grads)} gradients for {count} inputs")
+    return grads
 
 
 def fit_gradient(op: str, shape: tuple, dtype, g):

@@ -4,8 +4,6 @@ from __future__ import annotations
 import numpy
 
 from ..ops import functional as F
-from ..ops import regularization
-from ..random import default_generator
 from ..tensor import Tensor
 from .module import Module
 
@@ -29,9 +27,7 @@ class Dropout(Module):
         return F.dropout(x, self.p, self.training, self.generator)
 
     def as_function(self):
-        if not self.training or self.p == 0:
-            return None, ()
-        return regularization.Dropout(self.p, self.generator or default_generator()), ()
+        return F.dropout_function(self.p, self.training, self.generator), ()
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -8,7 +8,7 @@ change: each op rounds exactly as it does on its own.
 """
 from __future__ import annotations
 
-from ..tensor import Function, fit_gradient
+from ..tensor import Function, fit_gradient, gradient_tuple
 from .registry import register
 
 
@@ -66,13 +66,7 @@ class Chain(Function):
         for (function, start, end), (shape, dtype) in zip(reversed(self.spans), reversed(self.input_forms)):
             if dy is None:  # no earlier step has an input that needs a gradient
                 break
-            step_grads = function.backward(dy)
-            if type(step_grads) is not tuple:
-                step_grads = (step_grads,)
-            if len(step_grads) != 1 + end - start:
-                raise RuntimeError(
-                    f"{function.name}.backward returned {len(step_grads)} gradients for {1 + end - start} inputs"
-                )
+            step_grads = gradient_tuple(function, function.backward(dy), 1 + end - start)
             dy = step_grads[0]
             if dy is not None and (dy.shape != shape or dy.dtype != dtype):
                 dy = fit_gradient(function.name, shape, dtype, dy)

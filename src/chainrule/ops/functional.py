@@ -299,9 +299,15 @@ def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None, bias: 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator=None) -> Tensor:
     """Inverted dropout; the identity when not training or p = 0. The mask is drawn
     from ``generator`` (a numpy.random.Generator), else chainrule's default one."""
+    function = dropout_function(p, training, generator)
+    return x if function is None else function(x)
+
+
+def dropout_function(p: float, training: bool, generator=None) -> regularization.Dropout | None:
+    """The Function that ``dropout`` applies, or None when it is the identity."""
     if not training or p == 0:
-        return x
-    return regularization.Dropout(p, generator or default_generator())(x)
+        return None
+    return regularization.Dropout(p, generator or default_generator())
 
 
 def embedding(indices, weight: Tensor) -> Tensor:
