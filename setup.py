@@ -1,8 +1,9 @@
 """The one compiled piece: chainrule's kernels (src/chainrule/_kernels.c): the fused optimizer
-update and the batch-of-one outer product.
+update, the batch-of-one outer product and softmax cross-entropy.
 
 optional=True: where no C compiler is found the install still succeeds and the
-optimizers fall back to their NumPy path (same results, more passes over memory).
+callers fall back to their NumPy path (the same results, up to the last bit of
+cross-entropy's exp and log, with more passes over memory).
 """
 import sys
 
@@ -17,6 +18,7 @@ setup(
             "chainrule._kernels",
             sources=["src/chainrule/_kernels.c"],
             extra_compile_args=flags,
+            libraries=[] if sys.platform == "win32" else ["m"],  # expf, logf
             optional=True,
         )
     ]

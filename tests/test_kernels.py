@@ -4,6 +4,9 @@ SGD: both paths apply PyTorch's rule with the same roundings in the same order
 (test_optim checks each against torch.optim.SGD); here they must agree exactly, step
 after step, for every option, both dtypes and awkward layouts, which fall back to NumPy.
 outer: Linear's weight gradient at batch size 1 equals BLAS's dyᵀ·x exactly.
+cross_entropy: the forward agrees with the NumPy path to a few units in the last place
+(libm's exp and log against NumPy's); the backward gives its bits; inputs the kernel
+cannot take fall back to it, and bad labels get its messages.
 """
 from __future__ import annotations
 
@@ -153,3 +156,138 @@ def test_linear_weight_gradient_at_batch_one_is_blas_product(dtype, layout):
     np.testing.assert_array_equal(dW, np.dot(dy.T, x))
     assert dW.dtype == dtype and dW.flags.c_contiguous
     np.testing.assert_array_equal(dx, np.dot(dy, W))
+
+
+# -- softmax cross-entropy -----------------------------------------------------------------
+def cross_entropy_op(logits, labels, reduction, smoothing):
+    op = ops.SoftmaxCrossEntropy(reduction, smoothing)
+    return op, op.forward(logits, labels)
+
+
+def cross_entropy_without_kernels(monkeypatch, logits, labels, reduction, smoothing, dy):
+    """The NumPy path's loss and logits gradient: the oracle for the kernels."""
+    with monkeypatch.context() as patch:
+        patch.setattr(kernels, "AVAILABLE", False)
+        op, loss = cross_entropy_op(logits, labels, reduction, smoothing)
+        return loss, op.backward(dy)[0]
+
+
+def upstream(loss, seed=3):
+    return np.random.default_rng(seed).standard_normal(loss.shape).astype(loss.dtype)
+
+
+@needs_kernels
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+@pytest.mark.parametrize("shape", [(1, 10), (7, 5), (128, 10), (3, 1), (40, 100)])  # the last: NumPy's forward
+def test_cross_entropy_kernel_agrees_with_the_numpy_path(monkeypatch, shape, smoothing, reduction, dtype):
+    rng = np.random.default_rng(shape[0])
+    logits = (rng.standard_normal(shape) * 4).astype(dtype)
+    labels = rng.integers(0, shape[1], shape[0])
+    op, loss = cross_entropy_op(logits, labels, reduction, smoothing)
+    dy = upstream(loss)
+    expected_loss, expected_grad = cross_entropy_without_kernels(monkeypatch, logits, labels, reduction, smoothing, dy)
+    # exp and log from libm and a double total against NumPy's vectorized exp, log and pairwise sum
+    eps = np.finfo(dtype).eps
+    np.testing.assert_allclose(loss, expected_loss, rtol=16 * eps, atol=16 * eps)
+    np.testing.assert_allclose(op.backward(dy)[0], expected_grad, rtol=16 * eps, atol=16 * eps * np.abs(dy).max())
+    assert loss.dtype == dtype and loss.shape == expected_loss.shape
+
+
+@needs_kernels
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("smoothing", [0.0, 0.25])
+def test_cross_entropy_backward_kernel_gives_the_numpy_paths_bits(monkeypatch, smoothing, reduction, dtype):
+    rng = np.random.default_rng(4)
+    logits, labels = rng.standard_normal((9, 6)).astype(dtype), rng.integers(0, 6, 9)
+    op, loss = cross_entropy_op(logits, labels, reduction, smoothing)
+    dy = upstream(loss)
+    through_kernel = op.backward(dy)[0]
+    monkeypatch.setattr(kernels, "AVAILABLE", False)
+    np.testing.assert_array_equal(through_kernel, op.backward(dy)[0])
+
+
+@needs_kernels
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the NumPy path's overflow in logits − max
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_kernel_on_extreme_logits(monkeypatch, dtype):
+    big = np.finfo(dtype).max
+    logits = np.array([[0.0, np.nan, 1.0], [np.inf, 0.0, 1.0], [-np.inf, 0.0, 1.0], [big, -big, 0.0],
+                       [-1e30, -1e30, -1e30], [np.nan, 0.0, 0.0]], dtype)
+    labels = np.array([0, 1, 0, 1, 2, 1])
+    op, loss = cross_entropy_op(logits, labels, "none", 0.0)
+    dy = np.ones(len(labels), dtype)
+    expected_loss, expected_grad = cross_entropy_without_kernels(monkeypatch, logits, labels, "none", 0.0, dy)
+    np.testing.assert_allclose(loss, expected_loss, rtol=4 * np.finfo(dtype).eps, equal_nan=True)
+    np.testing.assert_allclose(op.backward(dy)[0], expected_grad, rtol=4 * np.finfo(dtype).eps, equal_nan=True)
+
+
+@needs_kernels
+@pytest.mark.parametrize("case", ["int32 labels", "fortran logits", "strided logits", "float16 logits", "empty batch"])
+def test_cross_entropy_inputs_the_kernel_cannot_take_fall_back_to_numpy(monkeypatch, case):
+    rng = np.random.default_rng(6)
+    logits, labels = rng.standard_normal((5, 4)).astype(np.float32), rng.integers(0, 4, 5)
+    reduction = "mean"
+    if case == "int32 labels":
+        labels = labels.astype(np.int32)
+    elif case == "fortran logits":
+        logits = np.asfortranarray(logits)
+    elif case == "strided logits":
+        logits = rng.standard_normal((5, 8)).astype(np.float32)[:, ::2]
+    elif case == "float16 logits":
+        logits = logits.astype(np.float16)
+    else:
+        logits, labels, reduction = logits[:0], labels[:0], "sum"
+    op, loss = cross_entropy_op(logits, labels, reduction, 0.0)
+    dy = upstream(loss)
+    expected_loss, expected_grad = cross_entropy_without_kernels(monkeypatch, logits, labels, reduction, 0.0, dy)
+    np.testing.assert_array_equal(loss, expected_loss)
+    np.testing.assert_array_equal(op.backward(dy)[0], expected_grad)
+
+
+@needs_kernels
+def test_cross_entropy_backward_of_a_broadcast_upstream_gradient_falls_back_with_the_same_bits():
+    logits, labels = np.random.default_rng(7).standard_normal((5, 4)), np.array([0, 1, 2, 3, 0])
+    op, loss = cross_entropy_op(logits, labels, "none", 0.0)
+    broadcast = np.broadcast_to(np.asarray(0.5), loss.shape)  # what the backward of a sum passes down
+    np.testing.assert_array_equal(op.backward(broadcast)[0], op.backward(np.ascontiguousarray(broadcast))[0])
+
+
+@needs_kernels
+@pytest.mark.parametrize("labels, error, message", [
+    ([0, 3, 4], ValueError, "class label 4 at position 2 is out of range for 4 classes"),
+    ([0, -1, 2], ValueError, "class label -1 at position 1 is out of range"),
+    ([0.0, 1.5, 2.0], TypeError, "class labels must be integers, got dtype float64 \\(1.5 at position 1\\)"),
+])
+def test_cross_entropy_kernel_path_reports_bad_labels_as_numpy_does(labels, error, message):
+    logits = np.zeros((3, 4), np.float32)
+    with pytest.raises(error, match=message):
+        ops.SoftmaxCrossEntropy().forward(logits, np.array(labels))
+
+
+@needs_kernels
+def test_cross_entropy_kernels_reject_mismatched_arrays_before_writing():
+    logits, labels = np.zeros((2, 3), np.float32), np.array([0, 2])
+    rejected = [
+        (ValueError, (logits, np.array([0, 3]), 3, 0.0, 2, np.zeros((2, 3), np.float32), np.zeros((), np.float32))),
+        (ValueError, (logits, labels, 3, 0.0, 2, np.zeros((2, 4), np.float32), np.zeros((), np.float32))),
+        (ValueError, (logits, labels, 3, 0.0, 0, np.zeros((2, 3), np.float32), np.zeros((), np.float32))),
+        (ValueError, (logits, labels, 3, 0.0, 2, np.zeros((2, 3), np.float64), np.zeros((), np.float32))),
+        (ValueError, (logits, labels, 0, 0.0, 2, np.zeros((2, 3), np.float32), np.zeros((), np.float32))),
+        (TypeError, (logits, labels.astype(np.int32), 3, 0.0, 2, np.zeros((2, 3), np.float32),
+                     np.zeros((), np.float32))),
+    ]
+    for error, arguments in rejected:
+        written = [a for a in arguments[5:]]
+        for a in written:
+            a.fill(7)
+        with pytest.raises(error):
+            kernels.cross_entropy(*arguments)
+        for a in written:
+            assert (a == 7).all()
+    dz = np.full((2, 3), 7, np.float32)
+    with pytest.raises(ValueError):
+        kernels.cross_entropy_backward(np.zeros((2, 3), np.float32), labels, 3, 0.0, np.ones(3, np.float32), 0, dz)
+    assert (dz == 7).all()

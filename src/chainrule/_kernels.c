@@ -11,9 +11,16 @@
  *
  * outer(a, b, out) writes out[i, j] = a[i]·b[j]: the weight gradient dyᵀ·x of Linear at
  * batch size 1, for which BLAS runs a general matrix product three times slower.
+ *
+ * cross_entropy and cross_entropy_backward are SoftmaxCrossEntropy's forward and backward,
+ * one pass per row instead of a dozen NumPy calls. The backward rounds as the NumPy path
+ * does; the forward's exp and log come from libm, not NumPy's vectorized ones, so its
+ * last bit may differ.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
+#include <stdint.h>
 
 /* The plain momentum loop is compiled once per vector width and the widest one this CPU
  * runs is picked when the module loads (GCC's target_clones): the wheel stays portable
@@ -205,14 +212,228 @@ static PyObject *outer(PyObject *Py_UNUSED(module), PyObject *args)
     return result;
 }
 
+/* Softmax cross-entropy of each row of logits z (n rows of c classes) against labels y:
+ *   s_i = Σ_k exp(z_ik − m_i),  m_i = max_k z_ik (stable),  p_ic = exp(z_ic − m_i) / s_i
+ *   L_i = −(1 − ε)·log p_iy − ε·mean_c log p_ic,  log p_ic = (z_ic − m_i) − log s_i
+ * in the array's precision, with one exp per logit (the NumPy path takes two, for
+ * log p and p); exp and log come from libm, so values may differ from NumPy's in the
+ * last bits. libm's exp is not vectorized: on large batches NumPy's is faster, and the
+ * op calls this kernel only on small ones.
+ * The rows' total for "sum" and "mean" is accumulated in double and rounded once. */
+enum { REDUCE_NONE = 0, REDUCE_SUM = 1, REDUCE_MEAN = 2 };
+
+#define CROSS_ENTROPY_LOOPS(T, EXP, LOG)                                          \
+    static void cross_entropy_##T(const T *restrict z, const int64_t *restrict y, \
+                                  Py_ssize_t n, Py_ssize_t c, T eps, int reduction, \
+                                  T *restrict p, T *restrict out)                \
+    {                                                                            \
+        double total = 0;                                                        \
+        for (Py_ssize_t i = 0; i < n; i++) {                                     \
+            const T *row = z + i * c;                                            \
+            T *prob = p + i * c;                                                 \
+            T m = row[0];                                                        \
+            for (Py_ssize_t k = 1; k < c; k++)                                   \
+                if (row[k] > m || row[k] != row[k]) /* a NaN wins, as in max */  \
+                    m = row[k];                                                  \
+            T s = 0, shifted_sum = 0;                                            \
+            for (Py_ssize_t k = 0; k < c; k++) {                                 \
+                const T shifted = row[k] - m;                                    \
+                shifted_sum += shifted;                                          \
+                prob[k] = EXP(shifted);                                          \
+                s += prob[k];                                                    \
+            }                                                                    \
+            for (Py_ssize_t k = 0; k < c; k++)                                   \
+                prob[k] = prob[k] / s;                                           \
+            const T log_s = LOG(s);                                              \
+            T loss = -((row[y[i]] - m) - log_s);                                 \
+            if (eps != 0) /* mean_c log p_ic = mean_c (z_ic − m_i) − log s_i */  \
+                loss = (1 - eps) * loss - eps * (shifted_sum / (T)c - log_s);    \
+            if (reduction == REDUCE_NONE)                                        \
+                out[i] = loss;                                                   \
+            total += loss;                                                       \
+        }                                                                        \
+        if (reduction != REDUCE_NONE)                                            \
+            out[0] = (T)(reduction == REDUCE_MEAN ? total / (double)n : total);  \
+    }                                                                            \
+                                                                                 \
+    /* dz_ic = (p_ic − q_ic)·s_i with q_i = (1 − ε)·onehot(y_i) + ε/c, rounded as the \
+     * NumPy path rounds: p − (1 − ε) at the label, then − ε/c, then × s_i, where   \
+     * s_i = dy_i (or dy, divided by the batch size for "mean"). */              \
+    static void cross_entropy_backward_##T(const T *restrict p, const int64_t *restrict y, \
+                                           Py_ssize_t n, Py_ssize_t c, double eps, \
+                                           const T *restrict dy, int per_row,    \
+                                           Py_ssize_t divisor, T *restrict dz)   \
+    {                                                                            \
+        const T hit = (T)(1.0 - eps), spread = (T)(eps / (double)c);             \
+        for (Py_ssize_t i = 0; i < n; i++) {                                     \
+            T s = dy[per_row ? i : 0];                                           \
+            if (divisor)                                                         \
+                s = s / (T)divisor;                                              \
+            const T *prob = p + i * c;                                           \
+            T *grad = dz + i * c;                                                \
+            if (eps != 0)                                                        \
+                for (Py_ssize_t k = 0; k < c; k++)                               \
+                    grad[k] = (prob[k] - spread) * s;                            \
+            else                                                                 \
+                for (Py_ssize_t k = 0; k < c; k++)                               \
+                    grad[k] = prob[k] * s;                                       \
+            const T at_label = prob[y[i]] - hit;                                 \
+            grad[y[i]] = (eps != 0 ? at_label - spread : at_label) * s;          \
+        }                                                                        \
+    }
+
+CROSS_ENTROPY_LOOPS(float, expf, logf)
+CROSS_ENTROPY_LOOPS(double, exp, log)
+
+/* A C-contiguous int64 view of obj. */
+static int get_labels(PyObject *obj, Py_buffer *view)
+{
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return -1;
+    const char *format = view->format;
+    if (format[0] == '<' || format[0] == '=' || format[0] == '@')
+        format++;
+    if (view->itemsize != 8 || (format[0] != 'q' && format[0] != 'l') || format[1] != '\0') {
+        PyErr_Format(PyExc_TypeError, "kernel: labels must be int64, got format '%s'", view->format);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+/* Whether every label indexes one of c classes; sets ValueError if not. */
+static int labels_in_range(const int64_t *y, Py_ssize_t n, Py_ssize_t c)
+{
+    for (Py_ssize_t i = 0; i < n; i++)
+        if ((uint64_t)y[i] >= (uint64_t)c) {
+            PyErr_SetString(PyExc_ValueError, "cross_entropy kernel: a label is out of range");
+            return 0;
+        }
+    return 1;
+}
+
+static char kind_of(const Py_buffer *view) { return view->format[strlen(view->format) - 1]; }
+
+static PyObject *cross_entropy(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *logits_obj, *labels_obj, *p_obj, *out_obj;
+    Py_ssize_t c;
+    double eps;
+    int reduction;
+    if (!PyArg_ParseTuple(args, "OOndiOO", &logits_obj, &labels_obj, &c, &eps, &reduction, &p_obj, &out_obj))
+        return NULL;
+    Py_buffer logits, labels, p, out;
+    if (get_array(logits_obj, &logits, 0, "logits") < 0)
+        return NULL;
+    if (get_labels(labels_obj, &labels) < 0) {
+        PyBuffer_Release(&logits);
+        return NULL;
+    }
+    if (get_array(p_obj, &p, 1, "p") < 0) {
+        PyBuffer_Release(&logits);
+        PyBuffer_Release(&labels);
+        return NULL;
+    }
+    if (get_array(out_obj, &out, 1, "out") < 0) {
+        PyBuffer_Release(&logits);
+        PyBuffer_Release(&labels);
+        PyBuffer_Release(&p);
+        return NULL;
+    }
+    PyObject *result = Py_None;
+    const char kind = kind_of(&logits);
+    const Py_ssize_t item = kind == 'f' ? (Py_ssize_t)sizeof(float) : (Py_ssize_t)sizeof(double);
+    const Py_ssize_t n = labels.len / 8;
+    const int64_t *y = labels.buf;
+    if (c <= 0 || n <= 0 || reduction < REDUCE_NONE || reduction > REDUCE_MEAN || kind_of(&p) != kind ||
+        kind_of(&out) != kind || logits.len != n * c * item || p.len != logits.len ||
+        out.len != (reduction == REDUCE_NONE ? n : 1) * item) {
+        PyErr_SetString(PyExc_ValueError, "cross_entropy kernel: logits (n, c) and p must match, labels hold n "
+                                          "elements, out n or 1, n and c at least 1");
+        result = NULL;
+    } else if (!labels_in_range(y, n, c)) {
+        result = NULL;
+    }
+    if (result != NULL) {
+        Py_BEGIN_ALLOW_THREADS
+        if (kind == 'f')
+            cross_entropy_float(logits.buf, y, n, c, (float)eps, reduction, p.buf, out.buf);
+        else
+            cross_entropy_double(logits.buf, y, n, c, eps, reduction, p.buf, out.buf);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&logits);
+    PyBuffer_Release(&labels);
+    PyBuffer_Release(&p);
+    PyBuffer_Release(&out);
+    Py_XINCREF(result);
+    return result;
+}
+
+static PyObject *cross_entropy_backward(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *p_obj, *labels_obj, *dy_obj, *dz_obj;
+    Py_ssize_t c, divisor;
+    double eps;
+    if (!PyArg_ParseTuple(args, "OOndOnO", &p_obj, &labels_obj, &c, &eps, &dy_obj, &divisor, &dz_obj))
+        return NULL;
+    Py_buffer p, labels, dy, dz;
+    if (get_array(p_obj, &p, 0, "p") < 0)
+        return NULL;
+    if (get_labels(labels_obj, &labels) < 0) {
+        PyBuffer_Release(&p);
+        return NULL;
+    }
+    if (get_array(dy_obj, &dy, 0, "dy") < 0) {
+        PyBuffer_Release(&p);
+        PyBuffer_Release(&labels);
+        return NULL;
+    }
+    if (get_array(dz_obj, &dz, 1, "dz") < 0) {
+        PyBuffer_Release(&p);
+        PyBuffer_Release(&labels);
+        PyBuffer_Release(&dy);
+        return NULL;
+    }
+    PyObject *result = Py_None;
+    const char kind = kind_of(&p);
+    const Py_ssize_t item = kind == 'f' ? (Py_ssize_t)sizeof(float) : (Py_ssize_t)sizeof(double);
+    const Py_ssize_t n = labels.len / 8, rows = dy.len / item;
+    if (c <= 0 || n <= 0 || divisor < 0 || kind_of(&dy) != kind || kind_of(&dz) != kind ||
+        p.len != n * c * item || dz.len != p.len || (rows != 1 && rows != n)) {
+        PyErr_SetString(PyExc_ValueError, "cross_entropy_backward kernel: p and dz (n, c) must match, labels "
+                                          "hold n elements, dy n or 1, n and c at least 1");
+        result = NULL;
+    } else if (!labels_in_range(labels.buf, n, c)) { /* checked in the forward, but they may have changed */
+        result = NULL;
+    } else {
+        Py_BEGIN_ALLOW_THREADS
+        if (kind == 'f')
+            cross_entropy_backward_float(p.buf, labels.buf, n, c, eps, dy.buf, rows == n, divisor, dz.buf);
+        else
+            cross_entropy_backward_double(p.buf, labels.buf, n, c, eps, dy.buf, rows == n, divisor, dz.buf);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&p);
+    PyBuffer_Release(&labels);
+    PyBuffer_Release(&dy);
+    PyBuffer_Release(&dz);
+    Py_XINCREF(result);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"outer", outer, METH_VARARGS, "outer(a, b, out): out[i, j] = a[i]·b[j]"},
+    {"cross_entropy", cross_entropy, METH_VARARGS,
+     "cross_entropy(logits, labels, classes, smoothing, reduction, p, out): softmax cross-entropy forward"},
+    {"cross_entropy_backward", cross_entropy_backward, METH_VARARGS,
+     "cross_entropy_backward(p, labels, classes, smoothing, dy, divisor, dz): its gradient"},
     {"sgd", sgd, METH_VARARGS,
      "sgd(param, grad, buffer, lr, momentum, dampening, weight_decay, nesterov, maximize, first): "
      "one fused SGD update in place"},
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels", "chainrule's compiled loops: the fused SGD update, the outer product.", -1, methods, NULL, NULL, NULL, NULL};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels", "chainrule's compiled loops: the fused SGD update, the outer product, softmax cross-entropy.", -1, methods, NULL, NULL, NULL, NULL};
 
 PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&module); }

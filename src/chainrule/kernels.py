@@ -1,10 +1,14 @@
 """chainrule's compiled loops (``_kernels.c``), each standing in for NumPy code with the
-same roundings, so that both give the same bits.
+same roundings (exp and log aside, see below).
 
 - ``sgd``: NumPy runs ``b ← μ·b + g, θ ← θ − η·b`` as four passes over memory, each a
   separate ufunc call; the kernel makes one.
 - ``outer``: the weight gradient dyᵀ·x of ``ops.Linear`` at batch size 1, which BLAS
   computes as a general matrix product with an inner dimension of 1, three times slower.
+- ``cross_entropy`` and ``cross_entropy_backward``: ``ops.SoftmaxCrossEntropy``, one pass
+  over each row instead of a dozen NumPy calls, which at small batches cost more than
+  the arithmetic. The backward gives NumPy's bits; the forward takes exp and log from
+  libm, which may round the last bit differently from NumPy's vectorized exp and log.
 
 The extension is built at install when a C compiler is present; without it,
 :data:`AVAILABLE` is False and every caller takes its NumPy path.
@@ -33,3 +37,15 @@ writes the buffer instead of reading it. See :class:`~chainrule.optim.SGD`."""
 outer = _kernels.outer if AVAILABLE else None
 """``outer(a, b, out)``: ``out[i, j] = a[i]·b[j]`` for C-contiguous ``a`` (M elements), ``b``
 (N) and ``out`` (M×N elements), all float32 or all float64."""
+
+cross_entropy = _kernels.cross_entropy if AVAILABLE else None
+"""``cross_entropy(logits, labels, classes, smoothing, reduction, p, out)``: softmax
+cross-entropy of C-contiguous ``logits`` (n×``classes``) against int64 ``labels`` (n), with
+label smoothing ``smoothing``; writes the softmax into ``p`` (n×classes) and into ``out``
+the n losses (``reduction`` 0) or their sum (1) or mean (2), summed in double and rounded
+once. A label out of range raises ValueError before anything is written."""
+
+cross_entropy_backward = _kernels.cross_entropy_backward if AVAILABLE else None
+"""``cross_entropy_backward(p, labels, classes, smoothing, dy, divisor, dz)``: writes
+dz = (p − q)·dy / divisor into ``dz`` (n×classes), q the smoothed one-hot target; ``dy`` has
+one element or n (one per row); ``divisor`` 0 means none."""

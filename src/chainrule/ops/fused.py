@@ -17,6 +17,7 @@ from .labels import check_class_labels
 from .registry import register
 
 REDUCTIONS = ("mean", "sum", "none")
+_KERNEL_REDUCTIONS = {"none": 0, "sum": 1, "mean": 2}  # the codes of kernels.cross_entropy
 
 
 def _check_reduction(op: str, reduction: str) -> str:
@@ -116,8 +117,22 @@ class SoftmaxCrossEntropy(Function):
             raise ShapeError(
                 f"softmax_cross_entropy: expected logits (N, C) and labels (N,), got {logits.shape} and {labels.shape}"
             )
-        check_class_labels("softmax_cross_entropy", labels, logits.shape[1])
+        self.labels = labels
         n, c = logits.shape
+        if kernels.AVAILABLE and type(logits) is numpy.ndarray and (c <= 16 or n * c <= 2048):
+            # One pass per row in C instead of a dozen NumPy calls, 2-6x faster on short rows and
+            # small batches; past that, NumPy's vectorized exp beats libm's one-at-a-time exp.
+            p = numpy.empty_like(logits)
+            out = numpy.empty(logits.shape[:1] if self.reduction == "none" else (), logits.dtype)
+            try:
+                kernels.cross_entropy(logits, labels, c, self.smoothing,
+                                      _KERNEL_REDUCTIONS[self.reduction], p, out)
+            except kernels.DOES_NOT_FIT:  # an unusual layout or dtype, or a label to report below
+                pass
+            else:
+                self.p = p
+                return out
+        check_class_labels("softmax_cross_entropy", labels, c)
         shifted = logits - logits.max(axis=1, keepdims=True)
         log_p = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
         rows = xp.arange(n)
@@ -125,7 +140,6 @@ class SoftmaxCrossEntropy(Function):
         if self.smoothing:
             loss = (1.0 - self.smoothing) * loss - self.smoothing * log_p.mean(axis=1)
         self.p = xp.exp(log_p, out=log_p)
-        self.labels = labels
         if self.reduction == "mean":
             # sum / n is what mean() computes, without its Python-level wrapper (a third of this op at batch 1)
             return loss.sum() / n if n else loss.mean()
@@ -137,6 +151,14 @@ class SoftmaxCrossEntropy(Function):
         # L_i = −Σ_c q_ic·log softmax(z_i)_c  ⇒  dz_i = dL_i·(softmax(z_i) − q_i); the mean divides by N
         xp = backend.xp
         n, c = self.p.shape
+        if kernels.AVAILABLE and type(self.p) is numpy.ndarray:
+            dz = numpy.empty_like(self.p)
+            try:
+                kernels.cross_entropy_backward(self.p, self.labels, c, self.smoothing, dy,
+                                               n if self.reduction == "mean" else 0, dz)
+                return dz, None
+            except kernels.DOES_NOT_FIT:
+                pass
         dz = self.p.copy()
         dz[xp.arange(n), self.labels] -= 1.0 - self.smoothing
         if self.smoothing:
