@@ -4,6 +4,7 @@ SGD: both paths apply PyTorch's rule with the same roundings in the same order
 (test_optim checks each against torch.optim.SGD); here they must agree exactly, step
 after step, for every option, both dtypes and awkward layouts, which fall back to NumPy.
 outer: Linear's weight gradient at batch size 1 equals BLAS's dyᵀ·x exactly.
+relu: NumPy's bits, signed zeros and NaNs included.
 cross_entropy: the forward agrees with the NumPy path to a few units in the last place
 (libm's exp and log against NumPy's); the backward gives its bits; inputs the kernel
 cannot take fall back to it, and bad labels get its messages.
@@ -156,6 +157,83 @@ def test_linear_weight_gradient_at_batch_one_is_blas_product(dtype, layout):
     np.testing.assert_array_equal(dW, np.dot(dy.T, x))
     assert dW.dtype == dtype and dW.flags.c_contiguous
     np.testing.assert_array_equal(dx, np.dot(dy, W))
+
+
+# -- ReLU --------------------------------------------------------------------------------------
+SPECIAL = [-0.0, 0.0, np.nan, -np.nan, -1.0, 2.0, np.inf, -np.inf, 1e-45, -1e-45]
+
+
+def relu_both_ways(monkeypatch, x, dy):
+    """ReLU's output and input gradient through the kernels and through NumPy."""
+    results = []
+    for available in (True, False):
+        with monkeypatch.context() as patch:
+            patch.setattr(kernels, "AVAILABLE", available and kernels.AVAILABLE)
+            op = ops.ReLU()
+            results.append((op.forward(x), op.backward(dy)[0]))
+    return results
+
+
+def assert_same_bits(a, b):
+    assert a.dtype == b.dtype and a.shape == b.shape
+    np.testing.assert_array_equal(a, b)
+    assert a.tobytes() == b.tobytes(), "equal values, other bits: a signed zero or a NaN's sign"
+
+
+@needs_kernels
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # inf·0 in the NumPy path
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(), (0,), (len(SPECIAL) ** 2,), (1, 64), (3, 5, 7), (2, 3, 4, 5)])
+def test_relu_kernels_give_the_numpy_paths_bits(monkeypatch, shape, dtype):
+    size = int(np.prod(shape))
+    pairs = np.array([(x, dy) for x in SPECIAL for dy in SPECIAL], dtype)  # every special value against every other
+    if size <= len(pairs):
+        x, dy = pairs[:size, 0].reshape(shape), pairs[:size, 1].reshape(shape)
+    else:
+        rng = np.random.default_rng(size)
+        x, dy = rng.standard_normal(shape).astype(dtype), rng.standard_normal(shape).astype(dtype)
+    (y, dx), (y_numpy, dx_numpy) = relu_both_ways(monkeypatch, x, dy)
+    assert_same_bits(y, y_numpy)
+    assert_same_bits(dx, dx_numpy)
+
+
+@needs_kernels
+@pytest.mark.parametrize("case", ["fortran", "strided", "float16", "int32", "broadcast dy", "dy of another dtype"])
+def test_relu_inputs_the_kernels_cannot_take_fall_back_to_numpy(monkeypatch, case):
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((4, 6)).astype(np.float32)
+    dy = rng.standard_normal((4, 6)).astype(np.float32)
+    if case == "fortran":
+        x, dy = np.asfortranarray(x), np.asfortranarray(dy)
+    elif case == "strided":
+        x, dy = x[:, ::2], dy[:, ::2]
+    elif case == "float16":
+        x, dy = x.astype(np.float16), dy.astype(np.float16)
+    elif case == "int32":
+        x, dy = (x * 10).astype(np.int32), (dy * 10).astype(np.int32)
+    elif case == "broadcast dy":
+        dy = dy[0]  # a hand call may pass one row; NumPy broadcasts it
+    else:
+        dy = dy.astype(np.float64)
+    (y, dx), (y_numpy, dx_numpy) = relu_both_ways(monkeypatch, x, dy)
+    assert_same_bits(y, y_numpy)
+    assert_same_bits(dx, dx_numpy)
+
+
+@needs_kernels
+def test_relu_kernels_reject_mismatched_arrays_before_writing():
+    x = np.ones(4, np.float32)
+    for out in [np.zeros(5, np.float32), np.zeros(4, np.float64), np.zeros((4, 2), np.float32)[:, 0]]:
+        before = out.copy()
+        with pytest.raises(kernels.DOES_NOT_FIT):
+            kernels.relu(x, out)
+        with pytest.raises(kernels.DOES_NOT_FIT):
+            kernels.relu_backward(x, x, out)
+        np.testing.assert_array_equal(out, before)
+    dx = np.zeros(4, np.float32)
+    with pytest.raises(ValueError, match="share dtype and size"):
+        kernels.relu_backward(x, np.ones(3, np.float32), dx)
+    assert not dx.any()
 
 
 # -- softmax cross-entropy -----------------------------------------------------------------

@@ -12,6 +12,8 @@
  * outer(a, b, out) writes out[i, j] = a[i]·b[j]: the weight gradient dyᵀ·x of Linear at
  * batch size 1, for which BLAS runs a general matrix product three times slower.
  *
+ * relu and relu_backward are ReLU's forward and backward in one pass each, NumPy's bits.
+ *
  * cross_entropy and cross_entropy_backward are SoftmaxCrossEntropy's forward and backward,
  * one pass per row instead of a dozen NumPy calls. The backward rounds as the NumPy path
  * does; the forward's exp and log come from libm, not NumPy's vectorized ones, so its
@@ -422,8 +424,99 @@ static PyObject *cross_entropy_backward(PyObject *Py_UNUSED(module), PyObject *a
     return result;
 }
 
+/* ReLU as NumPy computes it: maximum(x, 0) keeps x when x > 0 or x is NaN, else gives
+ * +0 (also for x = −0); the backward dy·[y > 0] multiplies by 1 or 0, so that an infinite
+ * or NaN dy still gives NaN where the unit is off, as in NumPy. */
+#define RELU_LOOPS(T)                                                            \
+    WIDEST_VECTORS static void relu_##T(const T *restrict x, Py_ssize_t n, T *restrict y) \
+    {                                                                            \
+        for (Py_ssize_t i = 0; i < n; i++)                                       \
+            y[i] = (x[i] > 0 || x[i] != x[i]) ? x[i] : 0;                        \
+    }                                                                            \
+                                                                                 \
+    WIDEST_VECTORS static void relu_backward_##T(const T *restrict y, const T *restrict dy, \
+                                                 Py_ssize_t n, T *restrict dx)   \
+    {                                                                            \
+        for (Py_ssize_t i = 0; i < n; i++)                                       \
+            dx[i] = dy[i] * (T)(y[i] > 0);                                       \
+    }
+
+RELU_LOOPS(float)
+RELU_LOOPS(double)
+
+/* Arrays a, b (optional, NULL) and out of one float dtype and size: 'f' or 'd', or 0 with
+ * an exception set and every view released. */
+static char get_elementwise(PyObject *a_obj, PyObject *b_obj, PyObject *out_obj, Py_buffer *a, Py_buffer *b,
+                            Py_buffer *out)
+{
+    if (get_array(a_obj, a, 0, "input") < 0)
+        return 0;
+    if (b_obj != NULL && get_array(b_obj, b, 0, "input") < 0) {
+        PyBuffer_Release(a);
+        return 0;
+    }
+    if (get_array(out_obj, out, 1, "out") < 0) {
+        PyBuffer_Release(a);
+        if (b_obj != NULL)
+            PyBuffer_Release(b);
+        return 0;
+    }
+    const char kind = kind_of(a);
+    if (kind_of(out) == kind && out->len == a->len && (b_obj == NULL || (kind_of(b) == kind && b->len == a->len)))
+        return kind;
+    PyErr_SetString(PyExc_ValueError, "kernel: the arrays must share dtype and size");
+    PyBuffer_Release(a);
+    if (b_obj != NULL)
+        PyBuffer_Release(b);
+    PyBuffer_Release(out);
+    return 0;
+}
+
+static PyObject *relu(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *x_obj, *y_obj;
+    if (!PyArg_ParseTuple(args, "OO", &x_obj, &y_obj))
+        return NULL;
+    Py_buffer x, y;
+    const char kind = get_elementwise(x_obj, NULL, y_obj, &x, NULL, &y);
+    if (!kind)
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    if (kind == 'f')
+        relu_float(x.buf, x.len / (Py_ssize_t)sizeof(float), y.buf);
+    else
+        relu_double(x.buf, x.len / (Py_ssize_t)sizeof(double), y.buf);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&x);
+    PyBuffer_Release(&y);
+    Py_RETURN_NONE;
+}
+
+static PyObject *relu_backward(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *y_obj, *dy_obj, *dx_obj;
+    if (!PyArg_ParseTuple(args, "OOO", &y_obj, &dy_obj, &dx_obj))
+        return NULL;
+    Py_buffer y, dy, dx;
+    const char kind = get_elementwise(y_obj, dy_obj, dx_obj, &y, &dy, &dx);
+    if (!kind)
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    if (kind == 'f')
+        relu_backward_float(y.buf, dy.buf, y.len / (Py_ssize_t)sizeof(float), dx.buf);
+    else
+        relu_backward_double(y.buf, dy.buf, y.len / (Py_ssize_t)sizeof(double), dx.buf);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&y);
+    PyBuffer_Release(&dy);
+    PyBuffer_Release(&dx);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"outer", outer, METH_VARARGS, "outer(a, b, out): out[i, j] = a[i]·b[j]"},
+    {"relu", relu, METH_VARARGS, "relu(x, y): y = maximum(x, 0)"},
+    {"relu_backward", relu_backward, METH_VARARGS, "relu_backward(y, dy, dx): dx = dy·[y > 0]"},
     {"cross_entropy", cross_entropy, METH_VARARGS,
      "cross_entropy(logits, labels, classes, smoothing, reduction, p, out): softmax cross-entropy forward"},
     {"cross_entropy_backward", cross_entropy_backward, METH_VARARGS,
@@ -434,6 +527,6 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels", "chainrule's compiled loops: the fused SGD update, the outer product, softmax cross-entropy.", -1, methods, NULL, NULL, NULL, NULL};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels", "chainrule's compiled loops: the fused SGD update, the outer product, ReLU, softmax cross-entropy.", -1, methods, NULL, NULL, NULL, NULL};
 
 PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&module); }

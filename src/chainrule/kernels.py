@@ -5,6 +5,7 @@ same roundings (exp and log aside, see below).
   separate ufunc call; the kernel makes one.
 - ``outer``: the weight gradient dyᵀ·x of ``ops.Linear`` at batch size 1, which BLAS
   computes as a general matrix product with an inner dimension of 1, three times slower.
+- ``relu`` and ``relu_backward``: ``ops.ReLU``, one pass instead of two ufunc calls.
 - ``cross_entropy`` and ``cross_entropy_backward``: ``ops.SoftmaxCrossEntropy``, one pass
   over each row instead of a dozen NumPy calls, which at small batches cost more than
   the arithmetic. The backward gives NumPy's bits; the forward takes exp and log from
@@ -37,6 +38,14 @@ writes the buffer instead of reading it. See :class:`~chainrule.optim.SGD`."""
 outer = _kernels.outer if AVAILABLE else None
 """``outer(a, b, out)``: ``out[i, j] = a[i]·b[j]`` for C-contiguous ``a`` (M elements), ``b``
 (N) and ``out`` (M×N elements), all float32 or all float64."""
+
+relu = _kernels.relu if AVAILABLE else None
+"""``relu(x, y)``: ``y = maximum(x, 0)`` as NumPy computes it (NaN kept, −0 → +0), for
+C-contiguous ``x`` and ``y`` of one dtype and size."""
+
+relu_backward = _kernels.relu_backward if AVAILABLE else None
+"""``relu_backward(y, dy, dx)``: ``dx = dy·[y > 0]`` as NumPy computes it (an infinite or NaN
+``dy`` gives NaN where ``y`` ≤ 0), for C-contiguous arrays of one dtype and size."""
 
 cross_entropy = _kernels.cross_entropy if AVAILABLE else None
 """``cross_entropy(logits, labels, classes, smoothing, reduction, p, out)``: softmax
