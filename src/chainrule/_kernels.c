@@ -97,23 +97,58 @@ typedef struct {
 SGD_LOOPS(float)
 SGD_LOOPS(double)
 
-/* A C-contiguous float32/float64 view of obj; 'f' or 'd' in *code. */
-static int get_array(PyObject *obj, Py_buffer *view, int writable, const char *name)
+/* -- the arguments' buffers: taken one by one, released together ------------------------- */
+typedef struct {
+    Py_buffer views[4];
+    int count;
+} Held;
+
+static void release(Held *held)
 {
-    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
-    if (PyObject_GetBuffer(obj, view, flags) < 0)
-        return -1;
+    while (held->count > 0)
+        PyBuffer_Release(&held->views[--held->count]);
+}
+
+enum Access { READ, WRITE, LABELS };
+
+/* obj's buffer, C-contiguous and float32/float64 (READ, WRITE: writable too) or int64
+ * (LABELS). On failure: an exception set, everything held released, NULL. */
+static Py_buffer *take(Held *held, PyObject *obj, enum Access access, const char *name)
+{
+    Py_buffer *view = &held->views[held->count];
+    const int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (access == WRITE ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, view, flags) < 0) {
+        release(held);
+        return NULL;
+    }
+    held->count++;
     const char *format = view->format;
     if (format[0] == '<' || format[0] == '=' || format[0] == '@')
         format++;
-    if ((format[0] != 'f' && format[0] != 'd') || format[1] != '\0') {
-        PyErr_Format(PyExc_TypeError, "kernel: %s must be float32 or float64, got format '%s'",
-                     name, view->format);
-        PyBuffer_Release(view);
-        return -1;
+    const int fits = access == LABELS
+                         ? view->itemsize == 8 && (format[0] == 'q' || format[0] == 'l') && format[1] == '\0'
+                         : (format[0] == 'f' || format[0] == 'd') && format[1] == '\0';
+    if (!fits) {
+        PyErr_Format(PyExc_TypeError, "kernel: %s must be %s, got format '%s'", name,
+                     access == LABELS ? "int64" : "float32 or float64", view->format);
+        release(held);
+        return NULL;
     }
-    return 0;
+    return view;
 }
+
+/* The arrays do not fit together: release everything held, raise ValueError(message). */
+static PyObject *mismatch(Held *held, const char *message)
+{
+    release(held);
+    PyErr_SetString(PyExc_ValueError, message);
+    return NULL;
+}
+
+/* 'f' (float32) or 'd' (float64), for a view taken as READ or WRITE. */
+static char kind_of(const Py_buffer *view) { return view->format[strlen(view->format) - 1]; }
+
+static Py_ssize_t item_size(char kind) { return kind == 'f' ? (Py_ssize_t)sizeof(float) : (Py_ssize_t)sizeof(double); }
 
 static PyObject *sgd(PyObject *Py_UNUSED(module), PyObject *args)
 {
@@ -122,41 +157,27 @@ static PyObject *sgd(PyObject *Py_UNUSED(module), PyObject *args)
     if (!PyArg_ParseTuple(args, "OOOddddppp", &param_obj, &grad_obj, &buffer_obj, &o.lr, &o.momentum,
                           &o.dampening, &o.weight_decay, &o.nesterov, &o.maximize, &o.first))
         return NULL;
-    Py_buffer param, grad, buffer;
-    int has_buffer = buffer_obj != Py_None;
-    if (get_array(param_obj, &param, 1, "param") < 0)
+    Held held = {.count = 0};
+    Py_buffer *param, *grad, *buffer = NULL;
+    if (!(param = take(&held, param_obj, WRITE, "param")) || !(grad = take(&held, grad_obj, READ, "grad")))
         return NULL;
-    if (get_array(grad_obj, &grad, 0, "grad") < 0) {
-        PyBuffer_Release(&param);
+    if (buffer_obj != Py_None && !(buffer = take(&held, buffer_obj, WRITE, "momentum buffer")))
         return NULL;
-    }
-    if (has_buffer && get_array(buffer_obj, &buffer, 1, "momentum buffer") < 0) {
-        PyBuffer_Release(&param);
-        PyBuffer_Release(&grad);
-        return NULL;
-    }
-    PyObject *result = Py_None;
-    char kind = param.format[strlen(param.format) - 1];
-    if (grad.format[strlen(grad.format) - 1] != kind || grad.len != param.len ||
-        (has_buffer && (buffer.format[strlen(buffer.format) - 1] != kind || buffer.len != param.len))) {
-        PyErr_SetString(PyExc_ValueError, "sgd kernel: param, grad and momentum buffer must share dtype and size");
-        result = NULL;
-    } else {
-        Py_BEGIN_ALLOW_THREADS
-        if (kind == 'f')
-            sgd_float(param.buf, grad.buf, has_buffer ? buffer.buf : NULL, param.len / sizeof(float), &o);
-        else
-            sgd_double(param.buf, grad.buf, has_buffer ? buffer.buf : NULL, param.len / sizeof(double), &o);
-        Py_END_ALLOW_THREADS
-    }
-    PyBuffer_Release(&param);
-    PyBuffer_Release(&grad);
-    if (has_buffer)
-        PyBuffer_Release(&buffer);
-    Py_XINCREF(result);
-    return result;
+    const char kind = kind_of(param);
+    if (kind_of(grad) != kind || grad->len != param->len ||
+        (buffer != NULL && (kind_of(buffer) != kind || buffer->len != param->len)))
+        return mismatch(&held, "sgd kernel: param, grad and momentum buffer must share dtype and size");
+    void *b = buffer != NULL ? buffer->buf : NULL;
+    const Py_ssize_t n = param->len / item_size(kind);
+    Py_BEGIN_ALLOW_THREADS
+    if (kind == 'f')
+        sgd_float(param->buf, grad->buf, b, n, &o);
+    else
+        sgd_double(param->buf, grad->buf, b, n, &o);
+    Py_END_ALLOW_THREADS
+    release(&held);
+    Py_RETURN_NONE;
 }
-
 
 /* out[i, j] = a[i]·b[j], one rounding per element, as BLAS's product with an inner
  * dimension of 1 rounds it (a·b + 0 with β = 0), so the same bits. */
@@ -180,38 +201,23 @@ static PyObject *outer(PyObject *Py_UNUSED(module), PyObject *args)
     PyObject *a_obj, *b_obj, *out_obj;
     if (!PyArg_ParseTuple(args, "OOO", &a_obj, &b_obj, &out_obj))
         return NULL;
-    Py_buffer a, b, out;
-    if (get_array(a_obj, &a, 0, "a") < 0)
+    Held held = {.count = 0};
+    Py_buffer *a, *b, *out;
+    if (!(a = take(&held, a_obj, READ, "a")) || !(b = take(&held, b_obj, READ, "b")) ||
+        !(out = take(&held, out_obj, WRITE, "out")))
         return NULL;
-    if (get_array(b_obj, &b, 0, "b") < 0) {
-        PyBuffer_Release(&a);
-        return NULL;
-    }
-    if (get_array(out_obj, &out, 1, "out") < 0) {
-        PyBuffer_Release(&a);
-        PyBuffer_Release(&b);
-        return NULL;
-    }
-    PyObject *result = Py_None;
-    char kind = a.format[strlen(a.format) - 1];
-    Py_ssize_t item = kind == 'f' ? (Py_ssize_t)sizeof(float) : (Py_ssize_t)sizeof(double);
-    Py_ssize_t m = a.len / item, n = b.len / item;
-    if (b.format[strlen(b.format) - 1] != kind || out.format[strlen(out.format) - 1] != kind || out.len != m * n * item) {
-        PyErr_SetString(PyExc_ValueError, "outer kernel: a, b and out must share dtype, and out hold len(a)·len(b) elements");
-        result = NULL;
-    } else {
-        Py_BEGIN_ALLOW_THREADS
-        if (kind == 'f')
-            outer_float(a.buf, m, b.buf, n, out.buf);
-        else
-            outer_double(a.buf, m, b.buf, n, out.buf);
-        Py_END_ALLOW_THREADS
-    }
-    PyBuffer_Release(&a);
-    PyBuffer_Release(&b);
-    PyBuffer_Release(&out);
-    Py_XINCREF(result);
-    return result;
+    const char kind = kind_of(a);
+    const Py_ssize_t item = item_size(kind), m = a->len / item, n = b->len / item;
+    if (kind_of(b) != kind || kind_of(out) != kind || out->len != m * n * item)
+        return mismatch(&held, "outer kernel: a, b and out must share dtype, and out hold len(a)·len(b) elements");
+    Py_BEGIN_ALLOW_THREADS
+    if (kind == 'f')
+        outer_float(a->buf, m, b->buf, n, out->buf);
+    else
+        outer_double(a->buf, m, b->buf, n, out->buf);
+    Py_END_ALLOW_THREADS
+    release(&held);
+    Py_RETURN_NONE;
 }
 
 /* Softmax cross-entropy of each row of logits z (n rows of c classes) against labels y:
@@ -287,23 +293,7 @@ enum { REDUCE_NONE = 0, REDUCE_SUM = 1, REDUCE_MEAN = 2 };
 CROSS_ENTROPY_LOOPS(float, expf, logf)
 CROSS_ENTROPY_LOOPS(double, exp, log)
 
-/* A C-contiguous int64 view of obj. */
-static int get_labels(PyObject *obj, Py_buffer *view)
-{
-    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
-        return -1;
-    const char *format = view->format;
-    if (format[0] == '<' || format[0] == '=' || format[0] == '@')
-        format++;
-    if (view->itemsize != 8 || (format[0] != 'q' && format[0] != 'l') || format[1] != '\0') {
-        PyErr_Format(PyExc_TypeError, "kernel: labels must be int64, got format '%s'", view->format);
-        PyBuffer_Release(view);
-        return -1;
-    }
-    return 0;
-}
-
-/* Whether every label indexes one of c classes; sets ValueError if not. */
+/* Whether every label indexes one of c classes; ValueError if not. */
 static int labels_in_range(const int64_t *y, Py_ssize_t n, Py_ssize_t c)
 {
     for (Py_ssize_t i = 0; i < n; i++)
@@ -314,8 +304,6 @@ static int labels_in_range(const int64_t *y, Py_ssize_t n, Py_ssize_t c)
     return 1;
 }
 
-static char kind_of(const Py_buffer *view) { return view->format[strlen(view->format) - 1]; }
-
 static PyObject *cross_entropy(PyObject *Py_UNUSED(module), PyObject *args)
 {
     PyObject *logits_obj, *labels_obj, *p_obj, *out_obj;
@@ -324,52 +312,31 @@ static PyObject *cross_entropy(PyObject *Py_UNUSED(module), PyObject *args)
     int reduction;
     if (!PyArg_ParseTuple(args, "OOndiOO", &logits_obj, &labels_obj, &c, &eps, &reduction, &p_obj, &out_obj))
         return NULL;
-    Py_buffer logits, labels, p, out;
-    if (get_array(logits_obj, &logits, 0, "logits") < 0)
+    Held held = {.count = 0};
+    Py_buffer *logits, *labels, *p, *out;
+    if (!(logits = take(&held, logits_obj, READ, "logits")) || !(labels = take(&held, labels_obj, LABELS, "labels")) ||
+        !(p = take(&held, p_obj, WRITE, "p")) || !(out = take(&held, out_obj, WRITE, "out")))
         return NULL;
-    if (get_labels(labels_obj, &labels) < 0) {
-        PyBuffer_Release(&logits);
+    const char kind = kind_of(logits);
+    const Py_ssize_t item = item_size(kind), n = labels->len / 8;
+    if (c <= 0 || n <= 0 || reduction < REDUCE_NONE || reduction > REDUCE_MEAN || kind_of(p) != kind ||
+        kind_of(out) != kind || logits->len != n * c * item || p->len != logits->len ||
+        out->len != (reduction == REDUCE_NONE ? n : 1) * item)
+        return mismatch(&held, "cross_entropy kernel: logits (n, c) and p must match, labels hold n elements, "
+                               "out n or 1, n and c at least 1");
+    const int64_t *y = labels->buf;
+    if (!labels_in_range(y, n, c)) {
+        release(&held);
         return NULL;
     }
-    if (get_array(p_obj, &p, 1, "p") < 0) {
-        PyBuffer_Release(&logits);
-        PyBuffer_Release(&labels);
-        return NULL;
-    }
-    if (get_array(out_obj, &out, 1, "out") < 0) {
-        PyBuffer_Release(&logits);
-        PyBuffer_Release(&labels);
-        PyBuffer_Release(&p);
-        return NULL;
-    }
-    PyObject *result = Py_None;
-    const char kind = kind_of(&logits);
-    const Py_ssize_t item = kind == 'f' ? (Py_ssize_t)sizeof(float) : (Py_ssize_t)sizeof(double);
-    const Py_ssize_t n = labels.len / 8;
-    const int64_t *y = labels.buf;
-    if (c <= 0 || n <= 0 || reduction < REDUCE_NONE || reduction > REDUCE_MEAN || kind_of(&p) != kind ||
-        kind_of(&out) != kind || logits.len != n * c * item || p.len != logits.len ||
-        out.len != (reduction == REDUCE_NONE ? n : 1) * item) {
-        PyErr_SetString(PyExc_ValueError, "cross_entropy kernel: logits (n, c) and p must match, labels hold n "
-                                          "elements, out n or 1, n and c at least 1");
-        result = NULL;
-    } else if (!labels_in_range(y, n, c)) {
-        result = NULL;
-    }
-    if (result != NULL) {
-        Py_BEGIN_ALLOW_THREADS
-        if (kind == 'f')
-            cross_entropy_float(logits.buf, y, n, c, (float)eps, reduction, p.buf, out.buf);
-        else
-            cross_entropy_double(logits.buf, y, n, c, eps, reduction, p.buf, out.buf);
-        Py_END_ALLOW_THREADS
-    }
-    PyBuffer_Release(&logits);
-    PyBuffer_Release(&labels);
-    PyBuffer_Release(&p);
-    PyBuffer_Release(&out);
-    Py_XINCREF(result);
-    return result;
+    Py_BEGIN_ALLOW_THREADS
+    if (kind == 'f')
+        cross_entropy_float(logits->buf, y, n, c, (float)eps, reduction, p->buf, out->buf);
+    else
+        cross_entropy_double(logits->buf, y, n, c, eps, reduction, p->buf, out->buf);
+    Py_END_ALLOW_THREADS
+    release(&held);
+    Py_RETURN_NONE;
 }
 
 static PyObject *cross_entropy_backward(PyObject *Py_UNUSED(module), PyObject *args)
@@ -379,49 +346,30 @@ static PyObject *cross_entropy_backward(PyObject *Py_UNUSED(module), PyObject *a
     double eps;
     if (!PyArg_ParseTuple(args, "OOndOnO", &p_obj, &labels_obj, &c, &eps, &dy_obj, &divisor, &dz_obj))
         return NULL;
-    Py_buffer p, labels, dy, dz;
-    if (get_array(p_obj, &p, 0, "p") < 0)
+    Held held = {.count = 0};
+    Py_buffer *p, *labels, *dy, *dz;
+    if (!(p = take(&held, p_obj, READ, "p")) || !(labels = take(&held, labels_obj, LABELS, "labels")) ||
+        !(dy = take(&held, dy_obj, READ, "dy")) || !(dz = take(&held, dz_obj, WRITE, "dz")))
         return NULL;
-    if (get_labels(labels_obj, &labels) < 0) {
-        PyBuffer_Release(&p);
-        return NULL;
-    }
-    if (get_array(dy_obj, &dy, 0, "dy") < 0) {
-        PyBuffer_Release(&p);
-        PyBuffer_Release(&labels);
-        return NULL;
-    }
-    if (get_array(dz_obj, &dz, 1, "dz") < 0) {
-        PyBuffer_Release(&p);
-        PyBuffer_Release(&labels);
-        PyBuffer_Release(&dy);
+    const char kind = kind_of(p);
+    const Py_ssize_t item = item_size(kind), n = labels->len / 8, rows = dy->len / item;
+    if (c <= 0 || n <= 0 || divisor < 0 || kind_of(dy) != kind || kind_of(dz) != kind || p->len != n * c * item ||
+        dz->len != p->len || (rows != 1 && rows != n))
+        return mismatch(&held, "cross_entropy_backward kernel: p and dz (n, c) must match, labels hold n "
+                               "elements, dy n or 1, n and c at least 1");
+    const int64_t *y = labels->buf;
+    if (!labels_in_range(y, n, c)) { /* checked in the forward, but they may have changed since */
+        release(&held);
         return NULL;
     }
-    PyObject *result = Py_None;
-    const char kind = kind_of(&p);
-    const Py_ssize_t item = kind == 'f' ? (Py_ssize_t)sizeof(float) : (Py_ssize_t)sizeof(double);
-    const Py_ssize_t n = labels.len / 8, rows = dy.len / item;
-    if (c <= 0 || n <= 0 || divisor < 0 || kind_of(&dy) != kind || kind_of(&dz) != kind ||
-        p.len != n * c * item || dz.len != p.len || (rows != 1 && rows != n)) {
-        PyErr_SetString(PyExc_ValueError, "cross_entropy_backward kernel: p and dz (n, c) must match, labels "
-                                          "hold n elements, dy n or 1, n and c at least 1");
-        result = NULL;
-    } else if (!labels_in_range(labels.buf, n, c)) { /* checked in the forward, but they may have changed */
-        result = NULL;
-    } else {
-        Py_BEGIN_ALLOW_THREADS
-        if (kind == 'f')
-            cross_entropy_backward_float(p.buf, labels.buf, n, c, eps, dy.buf, rows == n, divisor, dz.buf);
-        else
-            cross_entropy_backward_double(p.buf, labels.buf, n, c, eps, dy.buf, rows == n, divisor, dz.buf);
-        Py_END_ALLOW_THREADS
-    }
-    PyBuffer_Release(&p);
-    PyBuffer_Release(&labels);
-    PyBuffer_Release(&dy);
-    PyBuffer_Release(&dz);
-    Py_XINCREF(result);
-    return result;
+    Py_BEGIN_ALLOW_THREADS
+    if (kind == 'f')
+        cross_entropy_backward_float(p->buf, y, n, c, eps, dy->buf, rows == n, divisor, dz->buf);
+    else
+        cross_entropy_backward_double(p->buf, y, n, c, eps, dy->buf, rows == n, divisor, dz->buf);
+    Py_END_ALLOW_THREADS
+    release(&held);
+    Py_RETURN_NONE;
 }
 
 /* ReLU as NumPy computes it: maximum(x, 0) keeps x when x > 0 or x is NaN, else gives
@@ -444,51 +392,27 @@ static PyObject *cross_entropy_backward(PyObject *Py_UNUSED(module), PyObject *a
 RELU_LOOPS(float)
 RELU_LOOPS(double)
 
-/* Arrays a, b (optional, NULL) and out of one float dtype and size: 'f' or 'd', or 0 with
- * an exception set and every view released. */
-static char get_elementwise(PyObject *a_obj, PyObject *b_obj, PyObject *out_obj, Py_buffer *a, Py_buffer *b,
-                            Py_buffer *out)
-{
-    if (get_array(a_obj, a, 0, "input") < 0)
-        return 0;
-    if (b_obj != NULL && get_array(b_obj, b, 0, "input") < 0) {
-        PyBuffer_Release(a);
-        return 0;
-    }
-    if (get_array(out_obj, out, 1, "out") < 0) {
-        PyBuffer_Release(a);
-        if (b_obj != NULL)
-            PyBuffer_Release(b);
-        return 0;
-    }
-    const char kind = kind_of(a);
-    if (kind_of(out) == kind && out->len == a->len && (b_obj == NULL || (kind_of(b) == kind && b->len == a->len)))
-        return kind;
-    PyErr_SetString(PyExc_ValueError, "kernel: the arrays must share dtype and size");
-    PyBuffer_Release(a);
-    if (b_obj != NULL)
-        PyBuffer_Release(b);
-    PyBuffer_Release(out);
-    return 0;
-}
-
+/* relu(x, y) and relu_backward(y, dy, dx): arrays of one float dtype and size. */
 static PyObject *relu(PyObject *Py_UNUSED(module), PyObject *args)
 {
     PyObject *x_obj, *y_obj;
     if (!PyArg_ParseTuple(args, "OO", &x_obj, &y_obj))
         return NULL;
-    Py_buffer x, y;
-    const char kind = get_elementwise(x_obj, NULL, y_obj, &x, NULL, &y);
-    if (!kind)
+    Held held = {.count = 0};
+    Py_buffer *x, *y;
+    if (!(x = take(&held, x_obj, READ, "x")) || !(y = take(&held, y_obj, WRITE, "y")))
         return NULL;
+    const char kind = kind_of(x);
+    if (kind_of(y) != kind || y->len != x->len)
+        return mismatch(&held, "relu kernel: x and y must share dtype and size");
+    const Py_ssize_t n = x->len / item_size(kind);
     Py_BEGIN_ALLOW_THREADS
     if (kind == 'f')
-        relu_float(x.buf, x.len / (Py_ssize_t)sizeof(float), y.buf);
+        relu_float(x->buf, n, y->buf);
     else
-        relu_double(x.buf, x.len / (Py_ssize_t)sizeof(double), y.buf);
+        relu_double(x->buf, n, y->buf);
     Py_END_ALLOW_THREADS
-    PyBuffer_Release(&x);
-    PyBuffer_Release(&y);
+    release(&held);
     Py_RETURN_NONE;
 }
 
@@ -497,19 +421,22 @@ static PyObject *relu_backward(PyObject *Py_UNUSED(module), PyObject *args)
     PyObject *y_obj, *dy_obj, *dx_obj;
     if (!PyArg_ParseTuple(args, "OOO", &y_obj, &dy_obj, &dx_obj))
         return NULL;
-    Py_buffer y, dy, dx;
-    const char kind = get_elementwise(y_obj, dy_obj, dx_obj, &y, &dy, &dx);
-    if (!kind)
+    Held held = {.count = 0};
+    Py_buffer *y, *dy, *dx;
+    if (!(y = take(&held, y_obj, READ, "y")) || !(dy = take(&held, dy_obj, READ, "dy")) ||
+        !(dx = take(&held, dx_obj, WRITE, "dx")))
         return NULL;
+    const char kind = kind_of(y);
+    if (kind_of(dy) != kind || kind_of(dx) != kind || dy->len != y->len || dx->len != y->len)
+        return mismatch(&held, "relu_backward kernel: y, dy and dx must share dtype and size");
+    const Py_ssize_t n = y->len / item_size(kind);
     Py_BEGIN_ALLOW_THREADS
     if (kind == 'f')
-        relu_backward_float(y.buf, dy.buf, y.len / (Py_ssize_t)sizeof(float), dx.buf);
+        relu_backward_float(y->buf, dy->buf, n, dx->buf);
     else
-        relu_backward_double(y.buf, dy.buf, y.len / (Py_ssize_t)sizeof(double), dx.buf);
+        relu_backward_double(y->buf, dy->buf, n, dx->buf);
     Py_END_ALLOW_THREADS
-    PyBuffer_Release(&y);
-    PyBuffer_Release(&dy);
-    PyBuffer_Release(&dx);
+    release(&held);
     Py_RETURN_NONE;
 }
 
