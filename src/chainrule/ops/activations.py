@@ -19,7 +19,9 @@ class ReLU(Function):
     formula = "dx = dy·[x > 0]"
 
     def forward(self, x):
-        if kernels.AVAILABLE and type(x) is numpy.ndarray:
+        # Contiguity is checked first: an output allocated and dropped for nothing costs a large
+        # batch-last activation (a conv net's) fresh pages, and page faults, in NumPy's path.
+        if kernels.AVAILABLE and type(x) is numpy.ndarray and x.flags.c_contiguous:
             # One compiled pass with NumPy's bits, instead of two ufunc calls: at batch size 1
             # the calls cost more than the arithmetic.
             self.y = numpy.empty_like(x)
@@ -37,7 +39,8 @@ class ReLU(Function):
     def backward(self, dy):
         # y = max(x, 0)  ⇒  dx = dy·[x > 0]   (0 at x = 0, as PyTorch)
         y = self.y
-        if kernels.AVAILABLE and type(dy) is numpy.ndarray and dy.shape == y.shape:
+        if (kernels.AVAILABLE and type(dy) is numpy.ndarray and dy.shape == y.shape
+                and y.flags.c_contiguous and dy.flags.c_contiguous):
             dx = numpy.empty_like(y)
             try:
                 kernels.relu_backward(y, dy, dx)
