@@ -11,6 +11,7 @@ cannot take fall back to it, and bad labels get its messages.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 
 import numpy as np
@@ -159,19 +160,27 @@ def test_linear_weight_gradient_at_batch_one_is_blas_product(dtype, layout):
     np.testing.assert_array_equal(dx, np.dot(dy, W))
 
 
+@contextlib.contextmanager
+def numpy_path(monkeypatch):
+    """Within the block, every op takes its NumPy code: the oracle for the kernels."""
+    with monkeypatch.context() as patch:
+        patch.setattr(kernels, "AVAILABLE", False)
+        yield
+
+
 # -- ReLU --------------------------------------------------------------------------------------
 SPECIAL = [-0.0, 0.0, np.nan, -np.nan, -1.0, 2.0, np.inf, -np.inf, 1e-45, -1e-45]
 
 
 def relu_both_ways(monkeypatch, x, dy):
     """ReLU's output and input gradient through the kernels and through NumPy."""
-    results = []
-    for available in (True, False):
-        with monkeypatch.context() as patch:
-            patch.setattr(kernels, "AVAILABLE", available and kernels.AVAILABLE)
-            op = ops.ReLU()
-            results.append((op.forward(x), op.backward(dy)[0]))
-    return results
+    def run():
+        op = ops.ReLU()
+        return op.forward(x), op.backward(dy)[0]
+
+    through_kernels = run()
+    with numpy_path(monkeypatch):
+        return through_kernels, run()
 
 
 def assert_same_bits(a, b):
@@ -243,9 +252,8 @@ def cross_entropy_op(logits, labels, reduction, smoothing):
 
 
 def cross_entropy_without_kernels(monkeypatch, logits, labels, reduction, smoothing, dy):
-    """The NumPy path's loss and logits gradient: the oracle for the kernels."""
-    with monkeypatch.context() as patch:
-        patch.setattr(kernels, "AVAILABLE", False)
+    """The NumPy path's loss and logits gradient."""
+    with numpy_path(monkeypatch):
         op, loss = cross_entropy_op(logits, labels, reduction, smoothing)
         return loss, op.backward(dy)[0]
 
@@ -283,8 +291,8 @@ def test_cross_entropy_backward_kernel_gives_the_numpy_paths_bits(monkeypatch, s
     op, loss = cross_entropy_op(logits, labels, reduction, smoothing)
     dy = upstream(loss)
     through_kernel = op.backward(dy)[0]
-    monkeypatch.setattr(kernels, "AVAILABLE", False)
-    np.testing.assert_array_equal(through_kernel, op.backward(dy)[0])
+    with numpy_path(monkeypatch):
+        np.testing.assert_array_equal(through_kernel, op.backward(dy)[0])
 
 
 @needs_kernels
@@ -358,7 +366,7 @@ def test_cross_entropy_kernels_reject_mismatched_arrays_before_writing():
                      np.zeros((), np.float32))),
     ]
     for error, arguments in rejected:
-        written = [a for a in arguments[5:]]
+        written = list(arguments[5:])
         for a in written:
             a.fill(7)
         with pytest.raises(error):
