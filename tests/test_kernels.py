@@ -377,3 +377,91 @@ def test_cross_entropy_kernels_reject_mismatched_arrays_before_writing():
     with pytest.raises(ValueError):
         kernels.cross_entropy_backward(np.zeros((2, 3), np.float32), labels, 3, 0.0, np.ones(3, np.float32), 0, dz)
     assert (dz == 7).all()
+
+
+# -- hostile arguments: shapes, sizes, overflow and aliasing are checked before memory is touched --
+@needs_kernels
+def test_cross_entropy_kernel_refuses_a_class_count_that_overflows():
+    # 8·(4 + 2⁶²) wraps around to 32 bytes, the size of a 1×4 float64 array.
+    logits, labels = np.zeros((1, 4)), np.array([0])
+    for classes in (4 + 2**62, 2**61, 5, 2):
+        p, out, dz = np.full((1, 4), 7.0), np.full((), 7.0), np.full((1, 4), 7.0)
+        with pytest.raises(ValueError):
+            kernels.cross_entropy(logits, labels, classes, 0.0, 2, p, out)
+        with pytest.raises(ValueError):
+            kernels.cross_entropy_backward(p, labels, classes, 0.0, np.ones(()), 0, dz)
+        assert (p == 7).all() and out == 7 and (dz == 7).all()
+
+
+@needs_kernels
+def test_sgd_kernel_refuses_a_gradient_of_another_shape():
+    param, grad = np.zeros((2, 3), np.float32), np.ones((3, 2), np.float32)
+    with pytest.raises(ValueError, match="share their shape"):
+        kernels.sgd(param, grad, None, 0.1, 0.0, 0.0, 0.0, False, False, False)
+    assert not param.any()
+
+
+@pytest.mark.parametrize("fused", [True, False] if kernels.AVAILABLE else [False])
+def test_sgd_refuses_a_gradient_of_another_shape_on_every_path(fused):
+    p = cr.Tensor(np.zeros((2, 3), np.float32), requires_grad=True)
+    p.grad = np.ones((3, 2), np.float32)
+    opt = optim.SGD([p], lr=0.1, momentum=0.9, fused=fused)
+    with pytest.raises(ValueError, match=r"parameter 0 of group 0 has shape \(2, 3\) but its gradient has shape \(3, 2\)"):
+        opt.step()
+    assert not p.data.any() and not opt.state
+
+
+@needs_kernels
+@pytest.mark.parametrize("shift", [1, 3, 0])
+def test_sgd_kernel_refuses_overlapping_param_and_gradient(shift):
+    memory = np.arange(12, dtype=np.float64)
+    param, grad = memory[:6], memory[shift:shift + 6]
+    before = memory.copy()
+    with pytest.raises(ValueError, match="must not overlap"):
+        kernels.sgd(param, grad, None, 0.5, 0.0, 0.0, 0.0, False, False, False)
+    np.testing.assert_array_equal(memory, before)
+    with pytest.raises(ValueError, match="must not overlap"):
+        kernels.sgd(np.zeros(6), memory[:6], memory[2:8], 0.5, 0.9, 0.0, 0.0, False, False, False)
+
+
+@pytest.mark.parametrize("fused", [True, False] if kernels.AVAILABLE else [False])
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_sgd_with_a_gradient_overlapping_its_parameter_steps_as_with_a_copy(fused, momentum):
+    rng = np.random.default_rng(3)
+    memory = rng.standard_normal(40)
+    overlapping = cr.Tensor(memory[:32].reshape(4, 8), requires_grad=True)
+    separate = cr.Tensor(memory[:32].copy().reshape(4, 8), requires_grad=True)
+    ours = optim.SGD([overlapping], lr=0.5, momentum=momentum, fused=fused)
+    reference = optim.SGD([separate], lr=0.5, momentum=momentum, fused=False)
+    for _ in range(3):
+        overlapping.grad = memory[5:37].reshape(4, 8)  # shares 27 elements with the parameter
+        separate.grad = overlapping.grad.copy()
+        ours.step()
+        reference.step()
+        np.testing.assert_array_equal(overlapping.data, separate.data)
+
+
+@needs_kernels
+def test_relu_and_outer_kernels_refuse_outputs_that_overlap_inputs():
+    x = np.linspace(-1, 1, 8)
+    before = x.copy()
+    with pytest.raises(ValueError, match="must not overlap"):
+        kernels.relu(x, x)
+    with pytest.raises(ValueError, match="must not overlap"):
+        kernels.relu_backward(x, np.ones(8), x)
+    memory = np.ones(20)
+    with pytest.raises(ValueError, match="must not overlap"):
+        kernels.outer(memory[:4], memory[4:8], memory[:16].reshape(4, 4))
+    np.testing.assert_array_equal(x, before)
+
+
+@needs_kernels
+def test_kernels_refuse_arrays_of_one_size_but_another_shape():
+    with pytest.raises(ValueError):
+        kernels.relu(np.ones((2, 3)), np.empty((3, 2)))
+    with pytest.raises(ValueError):
+        kernels.relu_backward(np.ones((2, 3)), np.ones((3, 2)), np.empty((2, 3)))
+    with pytest.raises(ValueError):
+        kernels.outer(np.ones(3), np.ones(4), np.empty((4, 3)))
+    with pytest.raises(ValueError):
+        kernels.cross_entropy(np.zeros((2, 3)), np.array([0, 1]), 3, 0.0, 2, np.empty((3, 2)), np.empty(()))

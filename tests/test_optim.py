@@ -172,6 +172,7 @@ def test_float32_update_of_float64_like_options_stays_float32():
     lambda ps: optim.Adam(ps, amsgrad=True),
     lambda ps: optim.AdamW(ps),
 ], ids=["sgd_momentum", "sgd_nesterov_decay", "adam_amsgrad", "adamw"])
+@pytest.mark.filterwarnings("ignore:.*same gradient arrays:UserWarning")  # one gradient, stepped on again
 def test_steps_after_the_first_allocate_no_parameter_sized_array(make):
     tracemalloc = pytest.importorskip("tracemalloc")
     rng = np.random.default_rng(0)
@@ -273,6 +274,7 @@ def test_flatten_unflatten_keeps_every_type():
     assert back["param_groups"][1]["amsgrad"] is True and isinstance(back["state"][0]["step"], int)
 
 
+@pytest.mark.filterwarnings("ignore:.*same gradient arrays:UserWarning")  # one gradient, stepped on again
 def test_state_dict_is_a_snapshot():
     p = cr.Tensor(np.ones(3, np.float32), requires_grad=True)
     opt = optim.SGD([p], lr=0.1, momentum=0.9)
@@ -503,3 +505,70 @@ class _NoMomentum(optim.Optimizer):
 
     def step(self, closure=None):
         return None
+
+
+# -- steps that would follow nothing, stale gradients, or non-finite options ---------------------
+OPTIMIZER_CLASSES = [lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9), lambda ps: optim.Adam(ps),
+                     lambda ps: optim.AdamW(ps)]
+
+
+@pytest.mark.parametrize("make", OPTIMIZER_CLASSES, ids=["sgd", "adam", "adamw"])
+def test_a_step_before_any_backward_warns_and_changes_nothing(make):
+    p = cr.Tensor(np.ones(3, np.float32), requires_grad=True)
+    opt = make([p])
+    with pytest.warns(UserWarning, match=r"step\(\) found no gradient on any parameter.*call loss.backward\(\)"):
+        opt.step()
+    np.testing.assert_array_equal(p.data, np.ones(3, np.float32))
+
+
+@pytest.mark.parametrize("make", OPTIMIZER_CLASSES, ids=["sgd", "adam", "adamw"])
+def test_a_second_step_on_the_same_gradients_warns(make):
+    p = cr.Tensor(np.ones(3, np.float32), requires_grad=True)
+    opt = make([p])
+    (p * p).sum().backward()
+    opt.step()
+    with pytest.warns(UserWarning, match="same gradient arrays as the previous step"):
+        opt.step()
+    opt.zero_grad()
+    (p * p).sum().backward()
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        opt.step()  # a fresh backward: no warning
+
+
+@pytest.mark.parametrize("build, match", [
+    (lambda ps: optim.SGD(ps, lr=float("nan")), "SGD: invalid learning rate nan"),
+    (lambda ps: optim.SGD(ps, lr=float("inf")), "SGD: invalid learning rate inf"),
+    (lambda ps: optim.SGD(ps, lr=0.1, momentum=float("nan")), "SGD: invalid momentum nan"),
+    (lambda ps: optim.SGD(ps, lr=0.1, dampening=float("-inf")), "SGD: invalid dampening -inf"),
+    (lambda ps: optim.SGD(ps, lr=0.1, weight_decay=float("nan")), "SGD: invalid weight_decay nan"),
+    (lambda ps: optim.Adam(ps, lr=float("nan")), "Adam: invalid learning rate nan"),
+    (lambda ps: optim.Adam(ps, eps=float("nan")), "Adam: invalid eps nan"),
+    (lambda ps: optim.Adam(ps, betas=(float("nan"), 0.9)), "Adam: invalid beta1 nan"),
+    (lambda ps: optim.AdamW(ps, weight_decay=float("inf")), "AdamW: invalid weight_decay inf"),
+    (lambda ps: optim.SGD([{"params": ps, "lr": float("nan")}], lr=0.1), "SGD: invalid learning rate nan"),
+])
+def test_non_finite_hyperparameters_are_refused(build, match):
+    p = cr.Tensor(np.ones(3, np.float32), requires_grad=True)
+    with pytest.raises(ValueError, match=match):
+        build([p])
+
+
+@pytest.mark.parametrize("build, match", [
+    (lambda o: optim.lr_scheduler.CosineAnnealingLR(o, T_max=5, eta_min=float("nan")), "eta_min must be finite"),
+    (lambda o: optim.lr_scheduler.StepLR(o, step_size=2, gamma=float("nan")), "gamma must be finite"),
+    (lambda o: optim.lr_scheduler.StepLR(o, step_size=2, gamma=float("inf")), "gamma must be finite"),
+    (lambda o: optim.lr_scheduler.OneCycleLR(o, max_lr=float("inf"), total_steps=10), "max_lrs must be finite"),
+    (lambda o: optim.lr_scheduler.OneCycleLR(o, max_lr=0.1, total_steps=10, div_factor=0.0),
+     "div_factor must be a positive finite number"),
+    (lambda o: optim.lr_scheduler.OneCycleLR(o, max_lr=1e308, total_steps=10, div_factor=1e-308),
+     "min_lrs must be finite"),
+    (lambda o: optim.lr_scheduler.StepLR(o, step_size=2).load_state_dict(
+        {"last_epoch": 3, "base_lrs": [float("nan")], "step_size": 2, "gamma": 0.1}),
+     "gives parameter group 0 the learning rate nan at step 3"),
+])
+def test_schedules_refuse_options_that_give_a_non_finite_rate(build, match):
+    p = cr.Tensor(np.ones(3, np.float32), requires_grad=True)
+    with pytest.raises(ValueError, match=match):
+        build(optim.SGD([p], lr=0.1, momentum=0.9))

@@ -137,6 +137,34 @@ static Py_buffer *take(Held *held, PyObject *obj, enum Access access, const char
     return view;
 }
 
+/* Whether two buffers share a byte: a kernel never writes into memory it also reads
+ * (its loops are compiled with restrict) nor into another output. Addresses are
+ * compared as integers, which C defines for unrelated objects. */
+static int overlap(const Py_buffer *a, const Py_buffer *b)
+{
+    const uintptr_t a0 = (uintptr_t)a->buf, b0 = (uintptr_t)b->buf;
+    return a->len > 0 && b->len > 0 && a0 < b0 + (uintptr_t)b->len && b0 < a0 + (uintptr_t)a->len;
+}
+
+/* Whether `written` overlaps any of the `count` other views. */
+static int overlaps_any(const Py_buffer *written, Py_buffer *const *others, int count)
+{
+    for (int i = 0; i < count; i++)
+        if (others[i] != NULL && others[i] != written && overlap(written, others[i]))
+            return 1;
+    return 0;
+}
+
+static int same_shape(const Py_buffer *a, const Py_buffer *b)
+{
+    if (a->ndim != b->ndim)
+        return 0;
+    for (int i = 0; i < a->ndim; i++)
+        if (a->shape[i] != b->shape[i])
+            return 0;
+    return 1;
+}
+
 /* The arrays do not fit together: release everything held, raise ValueError(message). */
 static PyObject *mismatch(Held *held, const char *message)
 {
@@ -167,6 +195,11 @@ static PyObject *sgd(PyObject *Py_UNUSED(module), PyObject *args)
     if (kind_of(grad) != kind || grad->len != param->len ||
         (buffer != NULL && (kind_of(buffer) != kind || buffer->len != param->len)))
         return mismatch(&held, "sgd kernel: param, grad and momentum buffer must share dtype and size");
+    if (!same_shape(param, grad) || (buffer != NULL && !same_shape(param, buffer)))
+        return mismatch(&held, "sgd kernel: param, grad and momentum buffer must share their shape");
+    Py_buffer *const all[] = {param, grad, buffer};
+    if (overlaps_any(param, all, 3) || (buffer != NULL && overlaps_any(buffer, all, 3)))
+        return mismatch(&held, "sgd kernel: param and momentum buffer must not overlap each other or grad");
     void *b = buffer != NULL ? buffer->buf : NULL;
     const Py_ssize_t n = param->len / item_size(kind);
     Py_BEGIN_ALLOW_THREADS
@@ -208,8 +241,12 @@ static PyObject *outer(PyObject *Py_UNUSED(module), PyObject *args)
         return NULL;
     const char kind = kind_of(a);
     const Py_ssize_t item = item_size(kind), m = a->len / item, n = b->len / item;
-    if (kind_of(b) != kind || kind_of(out) != kind || out->len != m * n * item)
-        return mismatch(&held, "outer kernel: a, b and out must share dtype, and out hold len(a)·len(b) elements");
+    /* out's shape, not its byte count: m·n·item may overflow where the shape cannot lie. */
+    if (kind_of(b) != kind || kind_of(out) != kind || out->ndim != 2 || out->shape[0] != m || out->shape[1] != n)
+        return mismatch(&held, "outer kernel: a, b and out must share dtype, and out have shape (len(a), len(b))");
+    Py_buffer *const all[] = {a, b, out};
+    if (overlaps_any(out, all, 3))
+        return mismatch(&held, "outer kernel: out must not overlap a or b");
     Py_BEGIN_ALLOW_THREADS
     if (kind == 'f')
         outer_float(a->buf, m, b->buf, n, out->buf);
@@ -319,11 +356,15 @@ static PyObject *cross_entropy(PyObject *Py_UNUSED(module), PyObject *args)
         return NULL;
     const char kind = kind_of(logits);
     const Py_ssize_t item = item_size(kind), n = labels->len / 8;
+    /* Shapes, not byte counts: n·c·item overflows for a huge c where the shape cannot lie. */
     if (c <= 0 || n <= 0 || reduction < REDUCE_NONE || reduction > REDUCE_MEAN || kind_of(p) != kind ||
-        kind_of(out) != kind || logits->len != n * c * item || p->len != logits->len ||
-        out->len != (reduction == REDUCE_NONE ? n : 1) * item)
+        kind_of(out) != kind || logits->ndim != 2 || logits->shape[0] != n || logits->shape[1] != c ||
+        !same_shape(p, logits) || out->len != (reduction == REDUCE_NONE ? n : 1) * item)
         return mismatch(&held, "cross_entropy kernel: logits (n, c) and p must match, labels hold n elements, "
                                "out n or 1, n and c at least 1");
+    Py_buffer *const all[] = {logits, labels, p, out};
+    if (overlaps_any(p, all, 4) || overlaps_any(out, all, 4))
+        return mismatch(&held, "cross_entropy kernel: p and out must not overlap each other or the inputs");
     const int64_t *y = labels->buf;
     if (!labels_in_range(y, n, c)) {
         release(&held);
@@ -353,10 +394,13 @@ static PyObject *cross_entropy_backward(PyObject *Py_UNUSED(module), PyObject *a
         return NULL;
     const char kind = kind_of(p);
     const Py_ssize_t item = item_size(kind), n = labels->len / 8, rows = dy->len / item;
-    if (c <= 0 || n <= 0 || divisor < 0 || kind_of(dy) != kind || kind_of(dz) != kind || p->len != n * c * item ||
-        dz->len != p->len || (rows != 1 && rows != n))
+    if (c <= 0 || n <= 0 || divisor < 0 || kind_of(dy) != kind || kind_of(dz) != kind || p->ndim != 2 ||
+        p->shape[0] != n || p->shape[1] != c || !same_shape(dz, p) || (rows != 1 && rows != n))
         return mismatch(&held, "cross_entropy_backward kernel: p and dz (n, c) must match, labels hold n "
                                "elements, dy n or 1, n and c at least 1");
+    Py_buffer *const all[] = {p, labels, dy, dz};
+    if (overlaps_any(dz, all, 4))
+        return mismatch(&held, "cross_entropy_backward kernel: dz must not overlap p, labels or dy");
     const int64_t *y = labels->buf;
     if (!labels_in_range(y, n, c)) { /* checked in the forward, but they may have changed since */
         release(&held);
@@ -403,8 +447,10 @@ static PyObject *relu(PyObject *Py_UNUSED(module), PyObject *args)
     if (!(x = take(&held, x_obj, READ, "x")) || !(y = take(&held, y_obj, WRITE, "y")))
         return NULL;
     const char kind = kind_of(x);
-    if (kind_of(y) != kind || y->len != x->len)
+    if (kind_of(y) != kind || y->len != x->len || !same_shape(x, y))
         return mismatch(&held, "relu kernel: x and y must share dtype and size");
+    if (overlap(x, y))
+        return mismatch(&held, "relu kernel: y must not overlap x");
     const Py_ssize_t n = x->len / item_size(kind);
     Py_BEGIN_ALLOW_THREADS
     if (kind == 'f')
@@ -427,8 +473,12 @@ static PyObject *relu_backward(PyObject *Py_UNUSED(module), PyObject *args)
         !(dx = take(&held, dx_obj, WRITE, "dx")))
         return NULL;
     const char kind = kind_of(y);
-    if (kind_of(dy) != kind || kind_of(dx) != kind || dy->len != y->len || dx->len != y->len)
+    if (kind_of(dy) != kind || kind_of(dx) != kind || dy->len != y->len || dx->len != y->len ||
+        !same_shape(dy, y) || !same_shape(dx, y))
         return mismatch(&held, "relu_backward kernel: y, dy and dx must share dtype and size");
+    Py_buffer *const all[] = {y, dy, dx};
+    if (overlaps_any(dx, all, 3))
+        return mismatch(&held, "relu_backward kernel: dx must not overlap y or dy");
     const Py_ssize_t n = y->len / item_size(kind);
     Py_BEGIN_ALLOW_THREADS
     if (kind == 'f')

@@ -7,7 +7,7 @@ from typing import Any
 import numpy
 
 from .gradient import effective_gradient
-from .optimizer import Optimizer, ParamsT
+from .optimizer import Optimizer, ParamsT, check_finite
 
 
 class Adam(Optimizer):
@@ -51,22 +51,22 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def _validate_options(self, options: dict[str, Any]) -> None:
-        if options["lr"] < 0:
-            raise ValueError(f"invalid learning rate {options['lr']}: must be >= 0")
-        if options["eps"] < 0:
-            raise ValueError(f"invalid eps {options['eps']}: must be >= 0")
+        name = type(self).__name__
+        check_finite(name, "learning rate", options["lr"], minimum=0)
+        check_finite(name, "eps", options["eps"], minimum=0)
         betas = options["betas"]
         if len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
         for position, beta in enumerate(betas):
+            check_finite(name, f"beta{position + 1}", beta)
             if not 0 <= beta < 1:
                 raise ValueError(f"invalid beta{position + 1} {beta}: must be in [0, 1)")
-        if options["weight_decay"] < 0:
-            raise ValueError(f"invalid weight_decay {options['weight_decay']}: must be >= 0")
+        check_finite(name, "weight_decay", options["weight_decay"], minimum=0)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter whose ``grad`` is not None."""
         loss = closure() if closure is not None else None
+        self._gradients_to_follow()
         for group in self.param_groups:
             lr = float(group["lr"])
             beta1, beta2 = (float(beta) for beta in group["betas"])

@@ -37,6 +37,11 @@ class LRScheduler:
 
     def __init__(self, optimizer: Optimizer):
         _require_optimizer(optimizer)
+        for name in self._options:
+            value = getattr(self, name)
+            for number in value if isinstance(value, (list, tuple)) else (value,):
+                if isinstance(number, (int, float)) and not math.isfinite(number):
+                    raise ValueError(f"{type(self).__name__}: {name} must be finite, got {value!r}")
         self.optimizer = optimizer
         for group in optimizer.param_groups:
             group.setdefault("initial_lr", group["lr"])
@@ -59,6 +64,11 @@ class LRScheduler:
 
     def _apply(self, epoch: int) -> None:
         lrs = self.lrs_at(epoch)
+        for number, lr in enumerate(lrs):
+            if not math.isfinite(lr):
+                options = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._options)
+                raise ValueError(f"{type(self).__name__}({options}) gives parameter group {number} the learning "
+                                 f"rate {lr} at step {epoch}: its options and base rates must be finite")
         for group, lr in zip(self.optimizer.param_groups, lrs):
             group["lr"] = lr
         self.last_epoch = epoch
@@ -199,6 +209,9 @@ class OneCycleLR(LRScheduler):
             raise ValueError(f"total_steps must be a positive integer, got {total_steps}")
         if not 0 <= pct_start <= 1:
             raise ValueError(f"pct_start must be in [0, 1], got {pct_start}")
+        for name, factor in (("div_factor", div_factor), ("final_div_factor", final_div_factor)):
+            if not (isinstance(factor, (int, float)) and math.isfinite(factor) and factor > 0):
+                raise ValueError(f"{name} must be a positive finite number, got {factor!r}")
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(f"anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
         if cycle_momentum and "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:

@@ -8,6 +8,9 @@ with its own options (options missing from a group come from the constructor).
 """
 from __future__ import annotations
 
+import math
+import warnings
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -33,6 +36,7 @@ class Optimizer:
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[Tensor, dict[str, Any]] = {}
         self._workspace = Workspace(self.scratch_count)
+        self._previous_gradients: list | None = None
         if isinstance(params, (Tensor, dict)):
             raise TypeError(
                 f"params must be an iterable of Tensors or of dicts, got a single {type(params).__name__}: "
@@ -72,6 +76,37 @@ class Optimizer:
 
     def _validate_options(self, options: dict[str, Any]) -> None:
         """Raise ValueError for an option outside its domain (e.g. a negative lr)."""
+
+    def _gradients_to_follow(self) -> None:
+        """Check, at the start of a step, that the gradients are fresh and fit their parameters.
+
+        A step before any ``backward()`` (no parameter has a gradient), or a second step on the
+        very gradient arrays of the previous one (no ``backward()`` in between), warns: it
+        follows nothing, or stale gradients, as if they were new. A gradient whose shape is not
+        its parameter's is a ValueError, before anything is updated.
+        """
+        gradients = []
+        for number, group in enumerate(self.param_groups):
+            for index, p in enumerate(group["params"]):
+                grad = p.grad
+                if grad is None:
+                    continue
+                if grad.shape != p.data.shape:
+                    raise ValueError(
+                        f"{type(self).__name__}.step(): parameter {index} of group {number} has shape "
+                        f"{p.data.shape} but its gradient has shape {grad.shape}"
+                    )
+                gradients.append(grad)
+        if not gradients:
+            warnings.warn(f"{type(self).__name__}.step() found no gradient on any parameter, so it changed "
+                          f"nothing: call loss.backward() before optimizer.step()", UserWarning, stacklevel=3)
+        previous = self._previous_gradients
+        if previous is not None and len(previous) == len(gradients) and all(
+                ref() is grad for ref, grad in zip(previous, gradients)):
+            warnings.warn(f"{type(self).__name__}.step() was given the same gradient arrays as the previous "
+                          f"step, with no backward() in between: it applied stale gradients again. Call "
+                          f"zero_grad() and loss.backward() before each step()", UserWarning, stacklevel=3)
+        self._previous_gradients = [_weak(grad) for grad in gradients]
 
     def zero_grad(self) -> None:
         """Set every parameter's ``grad`` to None (the next backward assigns a fresh one)."""
@@ -158,6 +193,21 @@ class Optimizer:
             options = ", ".join(f"{key}={value!r}" for key, value in group.items() if key != "params")
             lines.append(f"  group {number}: {len(group['params'])} params, {options}")
         return "\n".join(lines) + "\n)"
+
+
+def _weak(array):
+    try:
+        return weakref.ref(array)
+    except TypeError:  # an array type without weak references: never taken for stale
+        return lambda: None
+
+
+def check_finite(owner: str, name: str, value, minimum: float | None = None) -> None:
+    """Raise ValueError unless ``value`` is a finite number (and at least ``minimum``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{owner}: invalid {name} {value!r}: must be a finite number")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{owner}: invalid {name} {value}: must be >= {minimum}")
 
 
 def _snapshot(value):

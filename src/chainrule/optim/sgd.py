@@ -8,7 +8,7 @@ import numpy
 
 from .. import kernels
 from .gradient import effective_gradient
-from .optimizer import Optimizer, ParamsT
+from .optimizer import Optimizer, ParamsT, check_finite
 
 
 class SGD(Optimizer):
@@ -61,18 +61,17 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _validate_options(self, options: dict[str, Any]) -> None:
-        if options["lr"] < 0:
-            raise ValueError(f"invalid learning rate {options['lr']}: must be >= 0")
-        if options["momentum"] < 0:
-            raise ValueError(f"invalid momentum {options['momentum']}: must be >= 0")
-        if options["weight_decay"] < 0:
-            raise ValueError(f"invalid weight_decay {options['weight_decay']}: must be >= 0")
+        check_finite("SGD", "learning rate", options["lr"], minimum=0)
+        check_finite("SGD", "momentum", options["momentum"], minimum=0)
+        check_finite("SGD", "dampening", options["dampening"])
+        check_finite("SGD", "weight_decay", options["weight_decay"], minimum=0)
         if options["nesterov"] and (options["momentum"] <= 0 or options["dampening"] != 0):
             raise ValueError("Nesterov momentum needs momentum > 0 and dampening = 0")
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter whose ``grad`` is not None."""
         loss = closure() if closure is not None else None
+        self._gradients_to_follow()
         for group in self.param_groups:
             # Python floats, so that a NumPy float64 option cannot upcast a float32 update.
             lr = float(group["lr"])
