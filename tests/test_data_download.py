@@ -133,3 +133,38 @@ def test_a_failed_download_does_not_touch_an_existing_file(tmp_path):
         data.download(base + "f", destination, idx_files.sha256(b"new bytes"))
     assert destination.read_bytes() == b"new bytes"
     assert [p.name for p in tmp_path.iterdir()] == ["kept.gz"]
+
+
+# -- a download takes no more bytes and no more time than it should ------------------------------
+@pytest.mark.parametrize("announced", [True, False])
+def test_a_download_stops_at_the_expected_size(tmp_path, announced):
+    body = bytes(range(256)) * 4096  # 1 MiB where 4,096 bytes are expected
+    destination = tmp_path / "capped.gz"
+    unannounced = set() if announced else {"/big"}
+    with local_http.serving({"/big": body}, unannounced=unannounced) as (base, _):
+        with pytest.raises(data.DownloadError) as info:
+            data.download(base + "big", destination, idx_files.sha256(body[:4096]), size=4096)
+    expected = "announces 1048576 bytes, expected 4096" if announced else "received more than the expected 4096 bytes"
+    assert expected in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_timeout_is_a_deadline_for_the_whole_download(tmp_path):
+    import time
+
+    body = b"x" * 400  # 20 s at one byte per 0.05 s
+    destination = tmp_path / "slow.gz"
+    with local_http.serving({"/slow": body}, trickled={"/slow"}) as (base, _):
+        started = time.monotonic()
+        with pytest.raises(data.DownloadError, match="did not finish in time"):
+            data.download(base + "slow", destination, idx_files.sha256(body), timeout=1.0)
+        elapsed = time.monotonic() - started
+    assert elapsed < 3.0, f"a 1 s deadline took {elapsed:.1f} s"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_catalogued_file_has_its_served_size():
+    for spec in (data.MNIST.spec, data.FashionMNIST.spec):
+        for item in spec.train + spec.test:
+            assert item.size > 0
+    assert data.FashionMNIST.spec.test[0].size == 4422102

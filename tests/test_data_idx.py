@@ -138,3 +138,30 @@ def test_write_idx_rejects_types_idx_cannot_hold_and_leaves_the_old_file(tmp_pat
         data.write_idx(path, numpy.array([1, 2], dtype=dtype))
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["keep.idx"]
+
+
+def test_a_gzip_bomb_header_is_refused_before_decompressing(tmp_path):
+    import tracemalloc
+
+    # (1, 32768, 65536) bytes = 2 GiB of zeros would compress to about 2 MB; this file holds 64 KiB.
+    content = idx_bytes(0x08, (1, 32768, 65536), b"\x00" * 65536)
+    path = tmp_path / "bomb.idx.gz"
+    path.write_bytes(gzip.compress(content))
+    tracemalloc.start()
+    try:
+        with pytest.raises(data.DataFormatError, match="decompresses to at most"):
+            data.read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_a_declared_size_beyond_the_limit_is_refused(tmp_path, compressed):
+    content = idx_bytes(0x08, (64, 64), b"\x07" * 4096)
+    path = tmp_path / "limited.idx"
+    path.write_bytes(gzip.compress(content) if compressed else content)
+    assert data.read_idx(path).shape == (64, 64)
+    with pytest.raises(data.DataFormatError, match=r"declares shape \(64, 64\) of uint8, 4096 bytes: more than the 4000"):
+        data.read_idx(path, max_bytes=4000)

@@ -67,3 +67,14 @@ def test_the_standard_statistics_are_in_the_unit_interval():
     # The values themselves are recomputed from the real data in test_data_fashion_mnist_real.py.
     for mean, std in [(data.FASHION_MNIST_MEAN, data.FASHION_MNIST_STD), (data.MNIST_MEAN, data.MNIST_STD)]:
         assert 0.0 < mean < 1.0 and 0.0 < std < 0.5
+
+
+@pytest.mark.parametrize("mean, std, match", [
+    (float("nan"), 1.0, "mean must be finite"),
+    (0.0, float("nan"), "std must be finite"),
+    (0.0, float("inf"), "std must be finite"),
+    ([0.0, float("-inf")], 1.0, "mean must be finite"),
+])
+def test_normalize_refuses_non_finite_statistics(mean, std, match):
+    with pytest.raises(ValueError, match=match):
+        data.Normalize(mean, std)

@@ -236,3 +236,46 @@ def test_a_failure_while_writing_keeps_the_previous_checkpoint(checkpoint, monke
     assert checkpoint.read_bytes() == before
     assert load_checkpoint(checkpoint)[2] == {"epoch": 3}
     assert sorted(p.name for p in checkpoint.parent.iterdir()) == ["model.npz"]
+
+
+# -- sizes and names are checked in the zip's directory before any array is built ------------------
+def _member(array) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def test_duplicate_member_names_are_refused(tmp_path):
+    path = tmp_path / "twice.npz"
+    with zipfile.ZipFile(path, "w") as archive, pytest.warns(UserWarning, match="Duplicate name"):
+        archive.writestr("meta.json.npy", _member(np.array("{}")))
+        archive.writestr("model/w.npy", _member(np.zeros(3)))
+        archive.writestr("model/w.npy", _member(np.ones(3)))
+    with pytest.raises(cr.CheckpointError, match=rf"{path}: the entry 'model/w' appears twice"):
+        load_checkpoint(path)
+
+
+def test_a_member_that_decompresses_far_beyond_its_size_is_refused_before_allocating(tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("meta.json.npy", _member(np.array("{}")))
+        archive.writestr("model/w.npy", _member(np.zeros(50_000_000, np.float32)))  # 200 MB → about 200 kB
+    assert path.stat().st_size < 1 << 20
+    tracemalloc.start()
+    try:
+        with pytest.raises(cr.CheckpointError, match="refused as a zip bomb"):
+            load_checkpoint(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20
+
+
+def test_a_compressed_checkpoint_of_ordinary_weights_still_loads(tmp_path):
+    path = tmp_path / "compressed.npz"
+    weights = np.random.default_rng(0).standard_normal((64, 32)).astype(np.float32)
+    np.savez_compressed(path, **{"meta.json": np.array("{}"), "model/w": weights})
+    model_state, _, meta = load_checkpoint(path)
+    np.testing.assert_array_equal(model_state["w"], weights)

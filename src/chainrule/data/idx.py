@@ -32,23 +32,33 @@ _CODE_OF_KIND = {(dtype.kind, dtype.itemsize): code for code, dtype in TYPE_CODE
 _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 22
 
+MAX_BYTES = 1 << 30
+"""The largest payload ``read_idx`` accepts by default (MNIST's training images are 47 MB)."""
 
-def read_idx(path: str | os.PathLike) -> numpy.ndarray:
+DEFLATE_MAX_RATIO = 1032
+"""Deflate's best compression ratio: a gzip file of n bytes cannot hold more than about
+1032·n bytes of data, so a header that claims more is refused before decompressing."""
+
+
+def read_idx(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> numpy.ndarray:
     """Read an IDX file (gzipped or raw) into a native-endian, writable array.
 
     Raises DataFormatError, naming the file, for a wrong magic number, an unknown
-    type code, a truncated header or payload, trailing bytes, or a corrupt gzip
-    stream.
+    type code, a truncated header or payload, trailing bytes, a corrupt gzip stream,
+    or a header that declares more than ``max_bytes`` of data (or more than a gzip
+    file of its size can hold): such a header is refused before the payload is read.
     """
     path = Path(path)
     with open(path, "rb") as raw:
         is_gzip = raw.read(2) == _GZIP_MAGIC
         raw.seek(0)
+        file_size = os.fstat(raw.fileno()).st_size
         if not is_gzip:
-            return _parse(path, raw, available=os.fstat(raw.fileno()).st_size)
+            return _parse(path, raw, available=file_size, max_bytes=max_bytes)
         with gzip_module.GzipFile(fileobj=raw) as stream:
             try:
-                return _parse(path, stream, available=None)
+                return _parse(path, stream, available=None, max_bytes=max_bytes,
+                              gzip_capacity=DEFLATE_MAX_RATIO * file_size)
             except (OSError, EOFError, zlib.error) as exc:
                 raise DataFormatError(f"{path}: truncated or corrupt gzip stream ({exc})") from exc
 
@@ -76,8 +86,11 @@ def write_idx(path: str | os.PathLike, array, gzip: bool = False) -> None:
             handle.write(header + payload)
 
 
-def _parse(path: Path, stream, available: int | None) -> numpy.ndarray:
-    """Parse an IDX stream; ``available`` is its size in bytes when known up front."""
+def _parse(path: Path, stream, available: int | None, max_bytes: int,
+           gzip_capacity: int | None = None) -> numpy.ndarray:
+    """Parse an IDX stream; ``available`` is its size in bytes when known up front (a raw
+    file), ``gzip_capacity`` the most a gzip file of its size can decompress to. A header
+    that declares more than either, or more than ``max_bytes``, is refused before reading."""
     magic = stream.read(4)
     if len(magic) < 4 or magic[:2] != b"\x00\x00":
         raise DataFormatError(
@@ -99,6 +112,16 @@ def _parse(path: Path, stream, available: int | None) -> numpy.ndarray:
     if available is not None and available - 4 - 4 * ndim < expected:
         found = available - 4 - 4 * ndim
         raise DataFormatError(_truncated(path, expected, found, dtype, shape))
+    if gzip_capacity is not None and 4 + 4 * ndim + expected > gzip_capacity:
+        raise DataFormatError(
+            _truncated(path, expected, None, dtype, shape)
+            + f": a gzip file of its size decompresses to at most {gzip_capacity} bytes"
+        )
+    if expected > max_bytes:
+        raise DataFormatError(
+            f"{path}: IDX header declares shape {shape} of {dtype.name}, {expected} bytes: more than the "
+            f"{max_bytes} this file may hold (pass read_idx(path, max_bytes=...) for larger files)"
+        )
     payload = _read_exactly(stream, expected)
     if len(payload) < expected:
         raise DataFormatError(_truncated(path, expected, len(payload), dtype, shape))
@@ -127,8 +150,6 @@ def _read_exactly(stream, size: int) -> bytearray:
     return payload
 
 
-def _truncated(path: Path, expected: int, found: int, dtype, shape) -> str:
-    return (
-        f"{path}: truncated IDX payload: expected {expected} bytes of {dtype.name} data "
-        f"for shape {shape}, found {found}"
-    )
+def _truncated(path: Path, expected: int, found: int | None, dtype, shape) -> str:
+    message = f"{path}: truncated IDX payload: expected {expected} bytes of {dtype.name} data for shape {shape}"
+    return message if found is None else f"{message}, found {found}"

@@ -98,7 +98,7 @@ def _download_from_mirrors(spec: DatasetSpec, item: IdxFile, destination: Path) 
     failures = []
     for base in spec.mirrors:
         try:
-            return download(base + f"{item.name}.gz", destination, item.sha256)
+            return download(base + f"{item.name}.gz", destination, item.sha256, size=item.size)
         except DownloadError as exc:
             failures.append(f"  {exc}")
     raise DownloadError("\n".join(failures) if failures else f"  no mirror is known for {spec.title}")

@@ -46,6 +46,10 @@ class Normalize:
     """``(x - mean) / std``, keeping the floating dtype of ``x``."""
 
     def __init__(self, mean, std):
+        if not numpy.all(numpy.isfinite(numpy.asarray(mean, dtype=numpy.float64))):
+            raise ValueError(f"Normalize: mean must be finite, got {mean}")
+        if not numpy.all(numpy.isfinite(numpy.asarray(std, dtype=numpy.float64))):
+            raise ValueError(f"Normalize: std must be finite, got {std}")
         if numpy.any(numpy.asarray(std) <= 0):
             raise ValueError(f"Normalize: std must be positive, got {std}")
         self.mean = mean

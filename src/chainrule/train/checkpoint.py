@@ -13,7 +13,9 @@ Loading uses ``allow_pickle=False``: a checkpoint can never run code.
 from __future__ import annotations
 
 import json
+import math
 import os
+import zipfile
 from pathlib import Path
 
 import numpy
@@ -52,6 +54,7 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict, dict, dict]:
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
     _check_is_zip(path)
+    _check_members(path)
     model_state, optim_state, meta = {}, {}, None
     try:
         with numpy.load(path, allow_pickle=False) as archive:
@@ -97,3 +100,56 @@ def _check_is_zip(path: Path) -> None:
     if head[:1] == b"\x80":
         raise CheckpointError(f"{path}: refused to load, it is a pickle (checkpoints are never unpickled)")
     raise CheckpointError(f"{path}: truncated or corrupt checkpoint (not an .npz archive: it starts with {head!r})")
+
+
+MAX_COMPRESSION_RATIO = 32
+"""A checkpoint member may decompress to at most this many times its stored size.
+chainrule writes members uncompressed; NumPy's ``savez_compressed`` of trained weights
+compresses about 1.1:1, and only a zip bomb reaches deflate's 1032:1."""
+
+
+def _check_members(path: Path) -> None:
+    """Read the zip's directory and each member's .npy header, and refuse before any array is
+    allocated: duplicate member names (a reader would silently take one), a member whose size
+    does not match what its header declares (NumPy allocates the declared shape before
+    reading), or a member that decompresses far beyond its stored size."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            seen = set()
+            for info in archive.infolist():
+                key = info.filename.removesuffix(".npy")  # NumPy's name for the entry
+                if key in seen:
+                    raise CheckpointError(f"{path}: the entry {key!r} appears twice")
+                seen.add(key)
+                if info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1) + 4096:
+                    raise CheckpointError(
+                        f"{path}: member {info.filename!r} claims to decompress from {info.compress_size} "
+                        f"to {info.file_size} bytes: refused as a zip bomb")
+                if not info.filename.endswith(".npy"):
+                    continue  # not an array: refused when read
+                with archive.open(info) as member:
+                    declared = _declared_npy_bytes(member)
+                    header = member.tell()
+                if declared is not None and header + declared != info.file_size:
+                    raise CheckpointError(
+                        f"{path}: truncated or corrupt checkpoint: member {info.filename!r} declares {declared} "
+                        f"bytes of array data but holds "
+                        f"{info.file_size - header}")
+    except CheckpointError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a corrupt zip directory or .npy header, in any of many ways
+        raise CheckpointError(f"{path}: truncated or corrupt checkpoint ({type(exc).__name__}: {exc})") from exc
+
+
+def _declared_npy_bytes(member) -> int | None:
+    """The bytes of array data a .npy header declares (None for an object array: refused later)."""
+    version = numpy.lib.format.read_magic(member)
+    read_header = {(1, 0): numpy.lib.format.read_array_header_1_0,
+                   (2, 0): numpy.lib.format.read_array_header_2_0}.get(version)
+    if read_header is None:
+        raise ValueError(f"unsupported .npy format version {version}")
+    shape, _, dtype = read_header(member)
+    if dtype.hasobject:
+        return None
+    return math.prod(shape) * dtype.itemsize
+
