@@ -212,6 +212,32 @@ def crafted_npz(draw) -> bytes:
     return buffer.getvalue()
 
 
+@st.composite
+def crafted_npz_sizes(draw) -> bytes:
+    """Valid .npy members stored or deflated, whose zip headers may claim another size, and names
+    that collide once NumPy strips ".npy" ("model/w" and "model/w.npy")."""
+    buffer = io.BytesIO()
+    with warnings.catch_warnings(), zipfile.ZipFile(buffer, "w") as archive:
+        warnings.simplefilter("ignore")
+        archive.writestr("meta.json.npy", npy_bytes("<U2", False, (), "{}".encode("utf-32-le")))
+        for _ in range(draw(st.integers(1, 3))):
+            name = draw(st.sampled_from(["model/w.npy", "model/w", "optim/0.step.npy", "model/b.npy"]))
+            count = draw(st.sampled_from([0, 1, 5, 100_000]))
+            array = np.zeros(count, np.float32) if draw(st.booleans()) else np.arange(count, dtype=np.float32)
+            member = io.BytesIO()
+            np.save(member, array)
+            info = zipfile.ZipInfo(name)
+            info.compress_type = draw(st.sampled_from([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED]))
+            archive.writestr(info, member.getvalue())
+    content = bytearray(buffer.getvalue())
+    if draw(st.booleans()):  # lie about a size in a local or central header
+        at = draw(st.sampled_from([i for i in range(len(content) - 3) if content[i:i + 2] == b"PK"] or [0]))
+        offset = draw(st.sampled_from([18, 22, 20, 24]))
+        if at + offset + 4 <= len(content):
+            content[at + offset:at + offset + 4] = draw(st.sampled_from([0, 1, 2**31 - 1, 2**32 - 1])).to_bytes(4, "little")
+    return bytes(content)
+
+
 def load_checkpoint_outcome(path: Path) -> str:
     try:
         model_state, optim_state, meta = load_checkpoint(path)
@@ -222,6 +248,9 @@ def load_checkpoint_outcome(path: Path) -> str:
         assert isinstance(state, dict)
         assert all(isinstance(value, np.ndarray) and value.dtype != object for value in state.values())
     assert isinstance(meta, dict)
+    with zipfile.ZipFile(path) as archive:  # nothing was chosen silently among duplicates
+        keys = [name.removesuffix(".npy") for name in archive.namelist()]
+    assert len(keys) == len(set(keys)), keys
     return "result"
 
 
@@ -229,6 +258,112 @@ def test_load_checkpoint_survives_random_and_mutated_bytes():
     with tempfile.TemporaryDirectory() as directory:
         directory = Path(directory)
         outcomes = run_fuzz(checkpoint_seeds(directory), directory / "fuzzed.npz", load_checkpoint_outcome,
-                            crafted_npz())
+                            crafted_npz(), crafted_npz_sizes())
     assert sum(outcomes.values()) >= MIN_EXAMPLES, outcomes
     assert outcomes["result"] and outcomes["documented error"], outcomes
+
+
+# -- load_mnist_pickle ---------------------------------------------------------------------------
+class ReconstructedArray:
+    """Pickles as NumPy's ``_reconstruct`` + BUILD recipe with any state, true or not."""
+
+    def __init__(self, state):
+        self.state = state
+
+    def __reduce__(self):
+        from numpy._core.multiarray import _reconstruct
+        return _reconstruct, (np.ndarray, (0,), b"b"), self.state
+
+
+class StridedView:
+    """Pickles as a call of ``numpy.ndarray(shape, dtype, buffer, offset, strides)``."""
+
+    def __init__(self, shape, strides, raw):
+        self.arguments = (shape, np.dtype(np.float32), raw, 0, strides)
+
+    def __reduce__(self):
+        return np.ndarray, self.arguments
+
+
+def mnist_like(rows: int, x=None) -> tuple:
+    x = np.arange(rows * 784, dtype=np.float32).reshape(rows, 784) / 7 if x is None else x
+    y = np.arange(rows, dtype=np.int64) % 10
+    return ((x, y),) * 3
+
+
+def pickle_seeds() -> list[bytes]:
+    content = mnist_like(2)
+    raw2, raw3 = pickle.dumps(content, protocol=2), pickle.dumps(content, protocol=3)
+    return [raw2, raw3, gzip.compress(raw2, mtime=0), gzip.compress(raw3, mtime=0)]
+
+
+BUILD_TARGETS = [b"c_codecs\nencode\n", b"cnumpy\ndtype\n", b"cnumpy\nndarray\n",
+                 b"cnumpy.core.multiarray\n_reconstruct\n", b"cnumpy._core.multiarray\n_reconstruct\n"]
+BUILD_STATES = [b"}X\x07\x00\x00\x00__doc__X\x01\x00\x00\x00xs", b"N}\x86", b"}", b"N"]
+
+
+@st.composite
+def crafted_pickles(draw) -> bytes:
+    """The shapes of attack: BUILD on the loader's names, arrays whose declared shape, strides or
+    dtype do not match their bytes, declared lengths and memo indices beyond the file, a corrupt
+    gzip CRC, and bytes after STOP or after the gzip stream."""
+    kind = draw(st.sampled_from(["build", "state", "strided", "lengths", "memo", "crc", "trailing"]))
+    if kind == "build":
+        content = b"\x80\x02" + draw(st.sampled_from(BUILD_TARGETS)) + draw(st.sampled_from(BUILD_STATES)) + b"b."
+    elif kind == "state":
+        shape = tuple(draw(st.lists(st.sampled_from([0, 1, 2, 784, -1, 10**7, 2**62]), min_size=1, max_size=3)))
+        dtype = np.dtype(draw(st.sampled_from(["<f4", ">f8", "|u1", "|O", "<i8"])))
+        raw = draw(st.binary(max_size=64)) if draw(st.booleans()) else bytes(8 * 784)
+        state = (draw(st.sampled_from([1, 2])), shape, dtype, draw(st.booleans()), raw)
+        content = pickle.dumps(mnist_like(1, ReconstructedArray(state)), protocol=draw(st.sampled_from([2, 3])))
+    elif kind == "strided":
+        strides = tuple(draw(st.lists(st.sampled_from([0, 4, -4, 3136, 2**40]), min_size=2, max_size=2)))
+        shape = draw(st.sampled_from([(64, 784), (10_000_000, 100_000), (1, 784)]))
+        content = pickle.dumps(mnist_like(1, StridedView(shape, strides, bytes(256))), protocol=3)
+    elif kind == "lengths":
+        opcode = draw(st.sampled_from([b"\x8e", b"\x8d", b"B", b"X", b"T"]))
+        width = 8 if opcode in (b"\x8e", b"\x8d") else 4
+        declared = draw(st.sampled_from([5, 2**20, 2**31 - 1, 800_000_000])).to_bytes(width, "little")
+        content = b"\x80\x04" + opcode + declared + draw(st.binary(max_size=16)) + b"."
+    elif kind == "memo":
+        index = draw(st.sampled_from([0, 1, 2**20, 100_000_000, 2**32 - 1]))
+        content = b"\x80\x02N" + draw(st.sampled_from([b"r" + index.to_bytes(4, "little"), b"p%d\n" % index,
+                                                         b"q" + bytes([index % 256])])) + b"."
+    elif kind == "crc":
+        packed = bytearray(gzip.compress(pickle.dumps(mnist_like(1), protocol=2), mtime=0))
+        packed[draw(st.integers(-8, -1))] ^= 1 << draw(st.integers(0, 7))
+        content = bytes(packed)
+    else:
+        raw = pickle.dumps(mnist_like(1), protocol=2) + draw(st.binary(min_size=1, max_size=16))
+        content = gzip.compress(raw, mtime=0) + draw(st.binary(max_size=8)) if draw(st.booleans()) else raw
+    return content
+
+
+def load_mnist_pickle_outcome(path: Path) -> str:
+    try:
+        splits = data.load_mnist_pickle(path)
+    except data.DataFormatError as error:
+        assert str(path) in str(error), f"the error does not name the file: {error}"
+        return "documented error"
+    assert len(splits) == 3
+    for x, y in splits:
+        for array in (x, y):
+            assert isinstance(array, np.ndarray) and array.dtype.kind in "fiu"
+            assert array.flags.owndata and array.flags.writeable, "an array must own its memory"
+            assert array.flags.c_contiguous or array.flags.f_contiguous
+            assert array.nbytes == array.size * array.itemsize
+        x[...] = 0  # writing into it must not reach beyond its memory
+    return "result"
+
+
+def test_load_mnist_pickle_survives_hostile_pickles():
+    from chainrule.data import mnist_pickle
+
+    stand_ins = {name: (type(obj).__qualname__, type(obj).__doc__) for name, obj in mnist_pickle._STAND_INS.items()}
+    with tempfile.TemporaryDirectory() as directory:
+        directory = Path(directory)
+        outcomes = run_fuzz(pickle_seeds(), directory / "fuzzed.pkl", load_mnist_pickle_outcome, crafted_pickles())
+    assert sum(outcomes.values()) >= MIN_EXAMPLES, outcomes
+    assert outcomes["result"] and outcomes["documented error"], outcomes
+    assert stand_ins == {name: (type(obj).__qualname__, type(obj).__doc__)
+                         for name, obj in mnist_pickle._STAND_INS.items()}

@@ -11,7 +11,7 @@ from ..ops import functional as F
 from ..ops.im2col import pair
 from ..tensor import Tensor
 from . import init
-from .checks import check_dtype
+from .checks import check_dtype, check_size
 from .module import Module
 from .parameter import Parameter
 
@@ -29,7 +29,10 @@ class Conv2d(Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
                  groups: int = 1, bias: bool = True, dtype=numpy.float32):
         super().__init__()
-        if groups < 1 or in_channels % groups or out_channels % groups:
+        in_channels = check_size("Conv2d", "in_channels", in_channels)
+        out_channels = check_size("Conv2d", "out_channels", out_channels)
+        groups = check_size("Conv2d", "groups", groups)
+        if in_channels % groups or out_channels % groups:
             raise ValueError(
                 f"Conv2d: in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
                 f"divisible by groups ({groups})"

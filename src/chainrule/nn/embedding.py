@@ -7,6 +7,7 @@ from .. import backend
 from ..ops import functional as F
 from ..tensor import Tensor
 from . import init
+from .checks import check_size
 from .module import Module
 from .parameter import Parameter
 
@@ -20,8 +21,8 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings: int, embedding_dim: int, dtype=numpy.float32):
         super().__init__()
-        self.num_embeddings = num_embeddings
-        self.embedding_dim = embedding_dim
+        self.num_embeddings = check_size("Embedding", "num_embeddings", num_embeddings, minimum=0)
+        self.embedding_dim = check_size("Embedding", "embedding_dim", embedding_dim, minimum=0)
         self.weight = Parameter(backend.xp.empty((num_embeddings, embedding_dim), dtype=dtype))
         init.normal_(self.weight)
 

@@ -11,7 +11,7 @@ from ..ops import functional as F
 from ..ops import fused
 from ..tensor import Tensor
 from . import init
-from .checks import check_dtype
+from .checks import check_dtype, check_size
 from .module import Module
 from .parameter import Parameter
 
@@ -26,8 +26,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=numpy.float32):
         super().__init__()
-        self.in_features = in_features
-        self.out_features = out_features
+        self.in_features = check_size("Linear", "in_features", in_features, minimum=0)
+        self.out_features = check_size("Linear", "out_features", out_features, minimum=0)
         self.weight = Parameter(backend.xp.empty((out_features, in_features), dtype=dtype))
         self.bias = Parameter(backend.xp.empty((out_features,), dtype=dtype)) if bias else None
         self.reset_parameters()

@@ -7,7 +7,7 @@ from .. import backend
 from ..errors import ShapeError
 from ..ops import functional as F
 from ..tensor import Tensor
-from .checks import check_dtype
+from .checks import check_dtype, check_size
 from .module import Module
 from .parameter import Parameter
 
@@ -33,7 +33,7 @@ class _BatchNorm(Module):
                  track_running_stats: bool = True, dtype=numpy.float32, *, bias: bool = True):
         super().__init__()
         xp = backend.xp
-        self.num_features = num_features
+        self.num_features = check_size(type(self).__name__, "num_features", num_features, minimum=0)
         self.eps = eps
         self.momentum = momentum
         self.affine = affine
@@ -92,9 +92,10 @@ class LayerNorm(Module):
                  dtype=numpy.float32):
         super().__init__()
         xp = backend.xp
-        if isinstance(normalized_shape, int):
+        if isinstance(normalized_shape, (int, numpy.integer)):
             normalized_shape = (normalized_shape,)
-        self.normalized_shape = tuple(normalized_shape)
+        self.normalized_shape = tuple(check_size("LayerNorm", "normalized_shape", size, minimum=0)
+                                      for size in normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         self.weight = Parameter(xp.ones(self.normalized_shape, dtype=dtype)) if elementwise_affine else None
