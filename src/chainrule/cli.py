@@ -40,7 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except UsageError as error:
-        print(f"chainrule {args.command}: error: {error}", file=sys.stderr)
+        one_line = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
+        print(f"chainrule {args.command}: error: {one_line}", file=sys.stderr)
         return 2
 
 
@@ -164,8 +165,8 @@ def add_train_command(subcommands) -> None:
     train.add_argument("--weight-decay", type=float, help="L2 penalty" + default("weight_decay"))
     train.add_argument("--schedule", choices=("cosine", "none"), help="learning-rate schedule" + default("schedule"))
     train.add_argument("--seed", type=int, help="initial weights, shuffling, dropout" + default("seed"))
-    train.add_argument("--out", default="runs/latest", help="directory for checkpoint, plots and history "
-                                                           "(default: runs/latest)")
+    train.add_argument("--out", help="directory for checkpoint, plots and history (default: runs/latest, "
+                                     "or with --resume the checkpoint's own folder)")
     train.add_argument("--resume", metavar="CHECKPOINT", help="continue an interrupted run exactly")
     train.add_argument("--data-root", help="directory holding the four IDX files (else searched for)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -188,19 +189,52 @@ def run_train(args: argparse.Namespace) -> int:
                "batch_size": args.batch_size, "optimizer": args.optimizer, "lr": args.lr,
                "momentum": args.momentum, "weight_decay": args.weight_decay, "schedule": args.schedule,
                "seed": args.seed}
-    if args.trace:
-        print_step_trace(options, args.data_root)
+    out = args.out or (str(pathlib.Path(args.resume).parent) if args.resume else "runs/latest")
     try:
-        with detect_anomaly() if args.detect_anomaly else contextlib.nullcontext():
-            train(out=args.out, resume=args.resume, data_root=args.data_root, progress=not args.no_progress,
-                  **options)
+        with _user_errors_exit_2():
+            if args.trace:
+                print_step_trace(options, args.data_root)
+            with detect_anomaly() if args.detect_anomaly else contextlib.nullcontext():
+                train(out=out, resume=args.resume, data_root=args.data_root, progress=not args.no_progress,
+                      **options)
     except TrainingInterrupted as stop:
         print(f"chainrule train: {stop}", file=sys.stderr)
+        if stop.checkpoint is not None:
+            print(f"chainrule train: to continue: {resume_command(stop.checkpoint, out, args.data_root)}",
+                  file=sys.stderr)
         return stop.exit_code
     except (TrainingDiverged, AnomalyError) as failure:
         print(f"chainrule train: error: {failure}", file=sys.stderr)
         return 1
     return 0
+
+
+def resume_command(checkpoint, out: str, data_root: str | None) -> str:
+    """The command that continues an interrupted run exactly: same checkpoint, folder and data."""
+    import shlex
+
+    words = ["chainrule", "train", "--resume", str(checkpoint), "--out", out]
+    if data_root is not None:
+        words += ["--data-root", data_root]
+    return shlex.join(words)
+
+
+@contextlib.contextmanager
+def _user_errors_exit_2():
+    """Turn what a user can fix (a bad option, a missing or misfit file, an unwritable folder,
+    missing data) into a one-line UsageError: exit status 2, no traceback."""
+    from .data import DataFormatError, DatasetNotFoundError
+    from .errors import CheckpointError
+    from .train.lock import RunFolderBusy
+    from .train.recipes import RecipeError
+
+    try:
+        yield
+    except (RecipeError, CheckpointError, DataFormatError, DatasetNotFoundError, RunFolderBusy) as error:
+        raise UsageError(str(error)) from None
+    except OSError as error:
+        where = f" {error.filename}" if error.filename else ""
+        raise UsageError(f"cannot use{where}: {error.strerror or error}") from None
 
 
 def print_step_trace(options: dict, data_root: str | None) -> None:
@@ -231,13 +265,10 @@ def add_evaluate_command(subcommands) -> None:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from .errors import CheckpointError
     from .train import evaluate_checkpoint
 
-    try:
+    with _user_errors_exit_2():
         evaluate_checkpoint(args.checkpoint, data_root=args.data_root)
-    except CheckpointError as error:
-        raise UsageError(str(error)) from None
     return 0
 
 

@@ -32,6 +32,9 @@ def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(descriptor, "wb") as handle:
+            if os.name == "posix":
+                # mkstemp makes the file 0600; the finished file gets what open() would give it.
+                os.fchmod(handle.fileno(), 0o666 & ~_current_umask())
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
@@ -41,6 +44,13 @@ def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
             os.unlink(temporary)
         raise
     _fsync_directory(path.parent)
+
+
+def _current_umask() -> int:
+    # The umask can only be read by setting it; set it straight back.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _remove_abandoned_temporaries(path: Path) -> None:

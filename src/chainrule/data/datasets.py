@@ -26,7 +26,8 @@ class MNIST:
     root: a directory holding the split's two IDX files (gzipped or not), tried
     before ``$CHAINRULE_DATA/<dataset>``, the user cache and system packages.
     download: when the files are nowhere on disk, fetch them from the mirrors into
-    the cache (SHA-256 verified). transform: applied to images by ``dataset[i]``
+    the cache (SHA-256 verified). search=False: look in ``root`` alone, so that a
+    missing or incomplete root is an error rather than a fallback to another copy. transform: applied to images by ``dataset[i]``
     and, by default, to batches by a DataLoader; it takes a batch (N, 28, 28).
     """
 
@@ -38,8 +39,10 @@ class MNIST:
         train: bool = True,
         download: bool = True,
         transform: Callable[[numpy.ndarray], numpy.ndarray] | None = None,
+        *,
+        search: bool = True,
     ):
-        images_path, labels_path = locate(self.spec, root, train, download)
+        images_path, labels_path = locate(self.spec, root, train, download, search=search)
         self.images = _read_images(images_path)
         self.labels = _read_labels(labels_path, len(self.spec.classes))
         if len(self.images) != len(self.labels):

@@ -40,13 +40,25 @@ def places(spec: DatasetSpec, root: str | os.PathLike | None) -> list[tuple[str,
     return found
 
 
-def locate(spec: DatasetSpec, root: str | os.PathLike | None, train: bool, download_missing: bool) -> tuple[Path, ...]:
+def locate(spec: DatasetSpec, root: str | os.PathLike | None, train: bool, download_missing: bool,
+           search: bool = True) -> tuple[Path, ...]:
     """Paths of the (images, labels) files of one split, downloading them if allowed.
 
+    With ``search=False`` and a ``root``, only ``root`` is looked in: a missing or
+    incomplete root is an error, never a fallback to another copy of the data.
     Raises DatasetNotFoundError listing every place looked (and every failed
     download) when the files cannot be had.
     """
     wanted = spec.split(train)
+    if root is not None and not search:
+        directory = Path(root)
+        paths = [_find(directory, item) for item in wanted]
+        if all(paths):
+            return tuple(paths)
+        raise DatasetNotFoundError(
+            f"{spec.title} {'training' if train else 'test'} files not found in the data root {directory} "
+            f"({_what_is_missing(directory, wanted, paths)}); no other place was searched"
+        )
     report = []
     for label, directory in places(spec, root):
         paths = [_find(directory, item) for item in wanted]

@@ -17,6 +17,7 @@ from typing import Callable, Iterable
 import numpy
 
 from .. import random as cr_random
+from ..errors import CheckpointError
 from ..inspect import check_gradients
 from ..nn import CrossEntropyLoss, Module
 from ..optim import flatten_state, unflatten_state
@@ -92,7 +93,7 @@ def fit(model: Module, optimizer, train_loader, *, epochs: int, loss_fn: Callabl
         test_loader=None, scheduler=None, scheduler_interval: str = "epoch",
         checkpoint: str | os.PathLike | None = None, resume: str | os.PathLike | None = None,
         recipe: dict | None = None, progress: bool = True, log: Callable[[str], None] = print,
-        gradient_check: bool = True) -> list[dict]:
+        gradient_check: bool = True, run: dict | None = None) -> list[dict]:
     """Train ``model`` for ``epochs`` epochs; return the per-epoch history.
 
     Each epoch shows a progress bar and prints a table row (train loss and accuracy,
@@ -101,12 +102,20 @@ def fit(model: Module, optimizer, train_loader, *, epochs: int, loss_fn: Callabl
     (then ``TrainingInterrupted`` is raised). ``resume`` continues from a checkpoint
     exactly where it stopped, mid-epoch included. A non-finite loss raises
     ``TrainingDiverged`` and leaves the last good checkpoint in place.
-    ``recipe`` (JSON-able) is stored in checkpoints so the model can be rebuilt.
+    ``recipe`` (JSON-able) is stored in checkpoints so the model can be rebuilt; ``run``
+    (JSON-able, e.g. where the data came from) is stored beside it.
     ``gradient_check``: after each epoch's first step, warn (``cr.check_gradients``, once
     per parameter and problem) about gradients that are missing, all zero or not finite.
     """
     if scheduler_interval not in ("epoch", "step"):
         raise ValueError(f"scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}")
+    if len(train_loader) == 0:
+        size = getattr(train_loader, "batch_size", None)
+        raise ValueError(
+            "fit: the training loader yields no batch per epoch"
+            + (f" (batch size {size}, drop_last={train_loader.drop_last}, {len(train_loader.y)} samples): "
+               f"use a batch size no larger than the training set" if size is not None else "")
+        )
     loss_fn = loss_fn or CrossEntropyLoss()
     state = _fresh_state()
     if resume is not None:
@@ -120,11 +129,11 @@ def fit(model: Module, optimizer, train_loader, *, epochs: int, loss_fn: Callabl
     with _StopRequest() as stop:
         while state["epoch"] < epochs:
             _train_epoch(model, optimizer, train_loader, loss_fn, scheduler, scheduler_interval,
-                         state, stop, checkpoint, recipe, progress, epochs, warned)
+                         state, stop, checkpoint, recipe, progress, epochs, warned, run)
             row = _finish_epoch(model, loss_fn, test_loader, scheduler, scheduler_interval, state)
             table.row(row)
             if checkpoint is not None:
-                _save(checkpoint, model, optimizer, scheduler, train_loader, state, recipe)
+                _save(checkpoint, model, optimizer, scheduler, train_loader, state, recipe, run)
     return state["history"]
 
 
@@ -134,7 +143,7 @@ def _fresh_state() -> dict:
 
 
 def _train_epoch(model, optimizer, loader, loss_fn, scheduler, interval, state, stop, checkpoint,
-                 recipe, progress, epochs, warned):
+                 recipe, progress, epochs, warned, run):
     model.train()
     gradients_checked = warned is None
     sums = state["sums"]
@@ -154,7 +163,8 @@ def _train_epoch(model, optimizer, loader, loss_fn, scheduler, interval, state, 
                 f"the loss became {value} at epoch {state['epoch'] + 1}, step {state['step'] + 1}. "
                 f"Try a smaller learning rate, check the data for NaN/Inf or unscaled inputs, "
                 f"or run with detect_anomaly to find the op."
-                + (f" The last good checkpoint is {checkpoint}." if checkpoint else "")
+                + (f" The last good checkpoint is {checkpoint}." if checkpoint and Path(checkpoint).is_file()
+                   else " No checkpoint was written before it.")
             )
         optimizer.zero_grad()
         loss.backward()
@@ -174,7 +184,7 @@ def _train_epoch(model, optimizer, loader, loss_fn, scheduler, interval, state, 
             bar.close()
             path = None
             if checkpoint is not None:
-                path = _save(checkpoint, model, optimizer, scheduler, loader, state, recipe)
+                path = _save(checkpoint, model, optimizer, scheduler, loader, state, recipe, run)
             raise TrainingInterrupted(stop.signum, path)
     bar.close()
     sums["seconds"] += time.perf_counter() - started
@@ -199,7 +209,7 @@ def _finish_epoch(model, loss_fn, test_loader, scheduler, interval, state) -> di
     return row
 
 
-def _save(path, model, optimizer, scheduler, loader, state, recipe) -> Path:
+def _save(path, model, optimizer, scheduler, loader, state, recipe, run) -> Path:
     meta = {
         "format": "chainrule-checkpoint-1",
         "epoch": state["epoch"], "step": state["step"], "sums": state["sums"], "history": state["history"],
@@ -207,16 +217,25 @@ def _save(path, model, optimizer, scheduler, loader, state, recipe) -> Path:
         "rng_state": cr_random.get_state(),
         "scheduler": scheduler.state_dict() if scheduler is not None else None,
         "recipe": recipe,
+        "run": run,
     }
     return save_checkpoint(path, model.state_dict(), flatten_state(optimizer.state_dict()), meta)
 
 
 def _restore(path, model, optimizer, scheduler, loader) -> dict:
+    """Load a checkpoint into the run's objects; CheckpointError naming the file for anything that
+    does not fit (the model, the optimizer, the schedule, missing or malformed entries)."""
     model_state, optim_state, meta = load_checkpoint(path)
-    model.load_state_dict(model_state)
-    optimizer.load_state_dict(unflatten_state(optim_state))
-    if scheduler is not None and meta.get("scheduler") is not None:
-        scheduler.load_state_dict(meta["scheduler"])
-    cr_random.set_state(meta["rng_state"])
-    loader.load_state_dict(meta["loader_state"])
-    return {"epoch": meta["epoch"], "step": meta["step"], "history": meta["history"], "sums": meta["sums"]}
+    try:
+        model.load_state_dict(model_state)
+        optimizer.load_state_dict(unflatten_state(optim_state))
+        if scheduler is not None and meta.get("scheduler") is not None:
+            scheduler.load_state_dict(meta["scheduler"])
+        cr_random.set_state(meta["rng_state"])
+        loader.load_state_dict(meta["loader_state"])
+        return {"epoch": int(meta["epoch"]), "step": int(meta["step"]), "history": list(meta["history"]),
+                "sums": dict(meta["sums"])}
+    except KeyError as missing:
+        raise CheckpointError(f"{path}: cannot resume from it: it lacks the entry {missing}") from None
+    except (ValueError, TypeError, AttributeError) as misfit:
+        raise CheckpointError(f"{path}: cannot resume from it: {misfit}") from None

@@ -5,10 +5,18 @@ can rebuild the exact model a checkpoint came from.
 """
 from __future__ import annotations
 
+import math
+
 from .. import nn, optim
 
+DATASETS = ("fashion-mnist", "mnist")
 MODELS = ("mlp", "linear", "cnn")
 OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULES = ("cosine", "none")
+
+
+class RecipeError(ValueError):
+    """A training option outside its domain (the message names the option and says why)."""
 
 DEFAULTS = {
     "dataset": "fashion-mnist",
@@ -35,7 +43,31 @@ def recipe_for(options: dict) -> dict:
     if unknown:
         raise TypeError(f"unknown training options: {sorted(unknown)}")
     model = given.get("model", DEFAULTS["model"])
-    return {**DEFAULTS, **MODEL_DEFAULTS.get(model, {}), **given}
+    recipe = {**DEFAULTS, **MODEL_DEFAULTS.get(model, {}), **given}
+    check_recipe(recipe)
+    return recipe
+
+
+def check_recipe(recipe: dict) -> None:
+    """Raise RecipeError naming the first option outside its domain: a run must never train
+    for zero steps, on a dead network, or with a NaN learning rate and then exit as if it worked."""
+    for key, choices in (("dataset", DATASETS), ("model", MODELS), ("optimizer", OPTIMIZERS),
+                         ("schedule", SCHEDULES)):
+        if recipe.get(key) not in choices:
+            raise RecipeError(f"{key} must be one of {', '.join(choices)}; got {recipe.get(key)!r}")
+    for key, minimum in (("epochs", 1), ("batch_size", 1), ("seed", 0)):
+        value = recipe.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise RecipeError(f"{key} must be an integer of at least {minimum}; got {value!r}")
+    for key, positive in (("lr", True), ("momentum", False), ("weight_decay", False)):
+        value = recipe.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or (
+                value <= 0 if positive else value < 0):
+            bound = "a finite number above 0" if positive else "a finite number, at least 0"
+            raise RecipeError(f"{key} must be {bound}; got {value!r}")
+    hidden = recipe.get("hidden")
+    if not isinstance(hidden, list) or any(isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in hidden):
+        raise RecipeError(f"hidden must be a list of layer widths, each at least 1; got {hidden!r}")
 
 
 def build_model(recipe: dict, in_features: int = 784, num_classes: int = 10) -> nn.Module:

@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Callable
 
 from .. import data, random as cr_random
+from ..errors import CheckpointError
 from .checkpoint import load_checkpoint
 from .fit import evaluate, fit
+from .lock import run_folder_lock
 from .plots import plot_confusion_matrix, plot_history
-from .recipes import build_model, build_optimizer, build_scheduler, recipe_for
+from .recipes import RecipeError, build_model, build_optimizer, build_scheduler, recipe_for
 
 DATASETS = {"fashion-mnist": data.FashionMNIST, "mnist": data.MNIST}
 NORMALIZATION = {"fashion-mnist": (data.FASHION_MNIST_MEAN, data.FASHION_MNIST_STD),
@@ -21,12 +23,13 @@ NORMALIZATION = {"fashion-mnist": (data.FASHION_MNIST_MEAN, data.FASHION_MNIST_S
 
 
 def load_split(recipe: dict, train: bool, root: str | None = None):
-    """The dataset a recipe names, as a DataLoader (test split unshuffled)."""
+    """The dataset a recipe names, as a DataLoader (test split unshuffled). A ``root`` is the only
+    place looked in: a missing or incomplete one is an error, not a fallback to another copy."""
     try:
         dataset_class = DATASETS[recipe["dataset"]]
     except KeyError:
         raise ValueError(f"unknown dataset {recipe['dataset']!r}: expected one of {tuple(DATASETS)}") from None
-    dataset = dataset_class(root=root, train=train)
+    dataset = dataset_class(root=root, train=train, search=root is None)
     transform = data.Compose([data.ToFloat(), data.Normalize(*NORMALIZATION[recipe["dataset"]])])
     loader = data.DataLoader(dataset, batch_size=recipe["batch_size"], shuffle=train, seed=recipe["seed"],
                              drop_last=train, transform=transform)
@@ -38,17 +41,31 @@ def train(out: str = "runs/latest", resume: str | None = None, data_root: str | 
     """Train the recipe ``options`` (missing ones from ``recipes.DEFAULTS``); write results to ``out``.
 
     Writes ``out/checkpoint.npz`` (after every epoch, and on interruption),
-    ``out/history.json``, ``out/curves.png`` and ``out/confusion.png``.
-    Returns the final test metrics and the history.
+    ``out/history.json``, ``out/curves.png`` and ``out/confusion.png`` (the plots only
+    where matplotlib is installed), holding ``out``'s lock throughout: a second run on the
+    same folder raises RunFolderBusy. Returns the final test metrics and the history.
+
+    ``resume`` continues a checkpoint with its own recipe: an option given here that
+    differs from it raises RecipeError naming both values. Without ``data_root`` a resumed
+    run reads the data from where the checkpointed run did.
     """
     recipe = recipe_for(options)
     if resume is not None:
-        recipe = load_checkpoint(resume)[2]["recipe"]
-    out_dir = Path(out)
-    out_dir.mkdir(parents=True, exist_ok=True)
+        meta = load_checkpoint(resume)[2]
+        recipe = resumed_recipe(resume, meta, options)
+        if data_root is None:
+            data_root = (meta.get("run") or {}).get("data_root")
+    with run_folder_lock(out) as out_dir:
+        return _train_in(out_dir, recipe, resume, data_root, progress, log)
+
+
+def _train_in(out_dir: Path, recipe: dict, resume, data_root, progress: bool, log) -> dict:
     cr_random.manual_seed(recipe["seed"])
     train_set, train_loader = load_split(recipe, train=True, root=data_root)
     test_set, test_loader = load_split(recipe, train=False, root=data_root)
+    if len(train_loader) == 0:
+        raise RecipeError(f"batch_size {recipe['batch_size']} is larger than the {len(train_set)} training "
+                          f"samples, so an epoch would take no step; use a batch size of at most {len(train_set)}")
     model = build_model(recipe, num_classes=len(train_set.classes))
     optimizer = build_optimizer(recipe, model.parameters())
     scheduler = build_scheduler(recipe, optimizer)
@@ -58,24 +75,61 @@ def train(out: str = "runs/latest", resume: str | None = None, data_root: str | 
     started = time.perf_counter()
     history = fit(model, optimizer, train_loader, epochs=recipe["epochs"], test_loader=test_loader,
                   scheduler=scheduler, checkpoint=out_dir / "checkpoint.npz", resume=resume, recipe=recipe,
-                  progress=progress, log=log)
+                  progress=progress, log=log, run={"data_root": None if data_root is None else str(data_root)})
     seconds = time.perf_counter() - started
     final = evaluate(model, test_loader, num_classes=len(test_set.classes))
     (out_dir / "history.json").write_text(json.dumps(history, indent=1))
-    plot_history(history, out_dir / "curves.png")
-    plot_confusion_matrix(final["confusion"], list(test_set.classes), out_dir / "confusion.png")
-    log(f"test accuracy {final['acc']:.2%} (loss {final['loss']:.4f}) after {len(history)} epochs "
-        f"in {seconds:.1f} s; wrote {out_dir}/checkpoint.npz, curves.png, confusion.png")
+    written = ["checkpoint.npz"]
+    try:
+        plot_history(history, out_dir / "curves.png")
+        plot_confusion_matrix(final["confusion"], list(test_set.classes), out_dir / "confusion.png")
+        written += ["curves.png", "confusion.png"]
+    except ImportError as missing:
+        log(f"warning: no plots drawn ({missing.name or 'matplotlib'} is not installed: pip install matplotlib)")
+    log(f"test accuracy {final['acc']:.2%} (loss {final['loss']:.4f}) after {len(history)} "
+        f"epoch{'s' if len(history) != 1 else ''} in {seconds:.1f} s; wrote {out_dir}/{', '.join(written)}")
     return {"test_acc": final["acc"], "test_loss": final["loss"], "seconds": seconds, "history": history}
+
+
+def checkpoint_recipe(path, meta: dict) -> dict:
+    """The validated training recipe stored in a checkpoint's metadata; CheckpointError naming the
+    file when there is none (written by ``fit`` or ``save_checkpoint`` without ``recipe=``) or it is unusable."""
+    saved = meta.get("recipe")
+    if not isinstance(saved, dict):
+        raise CheckpointError(
+            f"{path}: holds no training recipe, so its model cannot be rebuilt (was it written by fit() or "
+            f"save_checkpoint() without recipe=...?); load it with load_checkpoint() into your own model")
+    try:
+        return recipe_for(saved)
+    except (TypeError, RecipeError) as problem:
+        raise CheckpointError(f"{path}: its training recipe is not usable: {problem}") from None
+
+
+def resumed_recipe(path, meta: dict, options: dict) -> dict:
+    """The checkpoint's recipe, which a resumed run continues; RecipeError if ``options`` (None
+    meaning "not given") ask for anything else."""
+    recipe = checkpoint_recipe(path, meta)
+    differing = [f"{key}={value!r} (the checkpoint has {recipe[key]!r})" for key, value in options.items()
+                 if value is not None and recipe.get(key) != value]
+    if differing:
+        raise RecipeError(
+            f"{path} is resumed with its own recipe, and these options differ from it: {', '.join(differing)}. "
+            f"Leave them out to resume, or start a new run in another folder")
+    return recipe
 
 
 def evaluate_checkpoint(path: str, data_root: str | None = None, log: Callable[[str], None] = print) -> dict:
     """Rebuild the model stored in a checkpoint and evaluate it on its test set."""
     model_state, _, meta = load_checkpoint(path)
-    recipe = meta["recipe"]
+    recipe = checkpoint_recipe(path, meta)
+    if data_root is None:
+        data_root = (meta.get("run") or {}).get("data_root")
     test_set, test_loader = load_split(recipe, train=False, root=data_root)
     model = build_model(recipe, num_classes=len(test_set.classes))
-    model.load_state_dict(model_state)
+    try:
+        model.load_state_dict(model_state)
+    except CheckpointError as misfit:
+        raise CheckpointError(f"{path}: {misfit}") from None
     result = evaluate(model, test_loader, num_classes=len(test_set.classes))
     log(f"{path}: {recipe['model']} on {recipe['dataset']} test set: accuracy {result['acc']:.2%}, "
         f"loss {result['loss']:.4f} ({len(test_set)} samples)")
