@@ -298,3 +298,43 @@ def test_a_full_disk_is_a_one_line_error_and_the_previous_checkpoint_stays(capsy
     status, err = run_cli(capsys, "train", "--data-root", str(data_root), "--out", str(out), *QUICK)
     assert_one_line_error(status, err, "No space left on device", "checkpoint.npz")
     assert (out / "checkpoint.npz").read_bytes() == previous
+
+
+def test_a_missing_dataset_when_offline_is_a_one_line_error(capsys, tmp_path, monkeypatch):
+    import dataclasses
+
+    import local_http
+
+    monkeypatch.setenv("CHAINRULE_DATA", str(tmp_path / "data-home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    offline = dataclasses.replace(data.FashionMNIST.spec, mirrors=(local_http.refused_url(),),
+                                  system_dirs=(str(tmp_path / "system"),))
+    monkeypatch.setattr(data.FashionMNIST, "spec", offline)
+    status, err = run_cli(capsys, "train", "--out", str(tmp_path / "run"), *QUICK)
+    assert_one_line_error(status, err, "Fashion-MNIST training files not found", "cannot connect")
+
+
+@pytest.mark.parametrize("build, error, message", [
+    (lambda: nn.Linear(-1, 2), ValueError, "Linear: in_features must be at least 0, got -1"),
+    (lambda: nn.Linear(4, -3), ValueError, "Linear: out_features must be at least 0, got -3"),
+    (lambda: nn.Linear(2.5, 3), TypeError, "Linear: in_features must be an integer, got 2.5"),
+    (lambda: nn.Conv2d(0, 8, 3), ValueError, "Conv2d: in_channels must be at least 1, got 0"),
+    (lambda: nn.Conv2d(3, -8, 3), ValueError, "Conv2d: out_channels must be at least 1, got -8"),
+    (lambda: nn.BatchNorm2d(-4), ValueError, "BatchNorm2d: num_features must be at least 0, got -4"),
+    (lambda: nn.LayerNorm((4, -1)), ValueError, "LayerNorm: normalized_shape must be at least 0, got -1"),
+    (lambda: nn.Embedding(-2, 3), ValueError, "Embedding: num_embeddings must be at least 0, got -2"),
+])
+def test_layer_constructors_name_the_layer_and_the_bad_size(build, error, message):
+    with pytest.raises(error, match=message):
+        build()
+
+
+@pytest.mark.parametrize("layer, shape", [(lambda: nn.Linear(784, 10), (2, 784)),
+                                          (lambda: nn.Conv2d(1, 4, 3), (2, 1, 8, 8))])
+def test_integer_input_is_told_to_become_floats(layer, shape):
+    import chainrule as cr
+
+    with pytest.raises(TypeError) as info:
+        layer()(cr.tensor(np.zeros(shape, np.uint8)))
+    message = str(info.value)
+    assert "got uint8" in message and "convert it to floats first" in message and "dtype=uint8" not in message
