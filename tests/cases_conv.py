@@ -89,3 +89,10 @@ for p, shape in [(0.3, (4, 5, 2, 3)), (0.5, (3, 2, 1, 1)), (1.0, (2, 3, 2, 2))]:
     case("dropout2d", lambda x, p=p: cr.dropout2d(x, p, generator=np.random.default_rng(11)),
          lambda x, p=p, scale=scale: x * _kept_channels(x.shape, p, 11) * scale,
          randn(*shape), id=f"dropout2d(p={p},{shape})")
+
+# -- integer inputs: padding holds the dtype's smallest value, never a float -inf --------------------------
+for dtype in (np.int64, np.int32, np.uint8):
+    _image = (np.arange(2 * 3 * 5 * 5).reshape(2, 3, 5, 5) * 7 % 23 - (0 if dtype == np.uint8 else 11)).astype(dtype)
+    case("max_pool2d", lambda i, w: cr.max_pool2d(cr.tensor(i), 2, stride=2, padding=1).astype(w.dtype) * w,
+         lambda i, w: _F().max_pool2d(i, 2, stride=2, padding=1).to(w.dtype) * w, _image, randn(3, 3),
+         id=f"max_pool2d({np.dtype(dtype).name},padding)")

@@ -119,3 +119,39 @@ case("chain",
      lambda x, W: cr.ops.Chain([(cr.ops.Linear(), 1), (cr.ops.Linear(), 1)])(x, W, W),
      lambda x, W: torch().nn.functional.linear(torch().nn.functional.linear(x, W), W),
      randn(5, 4), randn(4, 4), id="chain(one weight twice)")
+
+# -- PyTorch's edge classes (issue: five disagreements) ---------------------------------------------
+# 0-d inputs: a scalar has one reducible dim, named 0 or -1; reducing over it leaves the value.
+for dim in (0, -1):
+    case("sum", lambda a, d=dim: a.sum(axis=d), lambda a, d=dim: a.sum(dim=d), np.array(1.3), id=f"sum(0-d,dim={dim})")
+    case("mean", lambda a, d=dim: a.mean(axis=d, keepdims=True), lambda a, d=dim: a.mean(dim=d, keepdim=True),
+         np.array(-0.7), id=f"mean(0-d,dim={dim},keepdim)")
+# Integer operands promote as in PyTorch (ops/dtypes.py); the cast back to w's dtype keeps float64 checks float64.
+_ints, _more_ints = np.array([[3, -2, 5], [1, 4, -6]]), np.array([2, 7, -3])
+for op, ours, theirs in [  # each computes in float32 in both libraries: their roundings may differ
+    ("div", lambda i, j: i / j, lambda i, j: i / j),
+    ("add", lambda i, j: i + 0.5, lambda i, j: i + 0.5),
+    ("sub", lambda i, j: 0.25 - j, lambda i, j: 0.25 - j),
+    ("mul", lambda i, j: i * 1.5, lambda i, j: i * 1.5),
+    ("maximum", lambda i, j: cr.maximum(i, j), lambda i, j: torch().maximum(i, j)),
+    ("minimum", lambda i, j: cr.minimum(i, j), lambda i, j: torch().minimum(i, j)),
+    ("pow", lambda i, j: 0.7 ** j, lambda i, j: 0.7 ** j),
+    ("pow_scalar", lambda i, j: abs(i) ** 0.5, lambda i, j: i.abs() ** 0.5),
+    ("exp", lambda i, j: cr.exp(i), lambda i, j: i.exp()),
+    ("log", lambda i, j: cr.log(abs(i)), lambda i, j: i.abs().log()),
+    ("sqrt", lambda i, j: cr.sqrt(abs(i)), lambda i, j: i.abs().sqrt()),
+    ("abs", lambda i, j: abs(i) * 1.0, lambda i, j: i.abs() * 1.0),
+    ("neg", lambda i, j: -i / 2, lambda i, j: -i / 2),
+]:
+    case(op, lambda i, j, w, f=ours: f(cr.tensor(i), cr.tensor(j)).astype(w.dtype) * w,
+         lambda i, j, w, f=theirs: f(i, j).to(w.dtype) * w, _ints, _more_ints, randn(2, 3), id=f"{op}(int64)",
+         forward_rtol=1e-6)
+# Exponents at 0 (x ** 0 is the constant 1: zero gradient, also at x = 0) and at 0 beside a base of 0.
+_bases = np.array([0.0, 0.0, 1.5, -0.5, 0.0])
+case("pow_scalar", lambda a: a**0.0, lambda a: a**0.0, _bases, id="pow_scalar(x**0, x=0)")
+case("pow_scalar", lambda a: a**0, lambda a: a**0, _bases, id="pow_scalar(x**int 0, x=0)")
+case("pow_scalar", lambda a: a**1.0, lambda a: a**1.0, _bases, id="pow_scalar(x**1, x=0)")
+case("pow_scalar", lambda a: a**2, lambda a: a**2, _bases, id="pow_scalar(x**2, x=0)")
+case("pow", lambda a, e: a ** e, lambda a, e: a ** e, _bases, np.array([0, 0, 0, 2, 1]), id="pow(x**e, e=0 at x=0)")
+case("pow", lambda a, e: a ** e, lambda a, e: a ** e, np.array([1.5, 0.5, 2.0]), np.array([0.0, 0.0, 1.0]),
+     id="pow(x**e, e=0 differentiable)")

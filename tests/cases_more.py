@@ -169,3 +169,49 @@ case("log_softmax", lambda x: x.log_softmax(axis=0).exp() - x.softmax(axis=0), l
      randn(3, 2), id="exp(log_softmax(x))-softmax(x)")
 case("log_softmax", lambda x, w: x.log_softmax() * w, lambda x, w: x.log_softmax(-1) * w,
      randn(4, 3), rng.uniform(0.0, 1.0, (4, 3)), id="log_softmax(x)*w")
+
+# -- PyTorch's edge classes (issue: five disagreements) ---------------------------------------------
+# 0-d inputs: dim 0 or -1 names a scalar's one dim; max/min/logsumexp give x, var nan (one sample,
+# correction 1) or 0 (correction 0), softmax 1 and log_softmax 0 (with zero gradients).
+for dim in (0, -1):
+    case("max", lambda a, d=dim: a.max(axis=d) * a, lambda a, d=dim: a.amax(dim=d) * a, np.array(0.9),
+         id=f"max(0-d,dim={dim})")
+    case("min", lambda a, d=dim: a.min(axis=d, keepdims=True), lambda a, d=dim: a.amin(dim=d, keepdim=True),
+         np.array(-1.1), id=f"min(0-d,dim={dim},keepdim)")
+    case("logsumexp", lambda a, d=dim: cr.logsumexp(a, axis=d), lambda a, d=dim: a.logsumexp(dim=d),
+         np.array(2.5), id=f"logsumexp(0-d,dim={dim})")
+    case("softmax", lambda a, d=dim: a.softmax(axis=d) + a, lambda a, d=dim: a.softmax(dim=d) + a, np.array(0.4),
+         id=f"softmax(0-d,dim={dim})")
+    case("log_softmax", lambda a, d=dim: a.log_softmax(axis=d) * a, lambda a, d=dim: a.log_softmax(dim=d) * a,
+         np.array(1.7), id=f"log_softmax(0-d,dim={dim})")
+case("var", lambda a: a.var(axis=0, correction=0) + a, lambda a: a.var(dim=0, correction=0) + a, np.array(0.3),
+     id="var(0-d,correction=0)")
+# Integer inputs to the float functions give the default float dtype, as in PyTorch (ops/dtypes.py).
+_int_logits = np.array([[2, -1, 0, 3], [-4, 1, 1, 0]])
+for op, ours, theirs in [
+    ("sigmoid", cr.sigmoid, lambda i: i.sigmoid()),
+    ("tanh", cr.tanh, lambda i: i.tanh()),
+    ("gelu", cr.gelu, lambda i: torch().nn.functional.gelu(i.float())),
+    ("softplus", cr.softplus, lambda i: torch().nn.functional.softplus(i.float())),
+    ("softmax", lambda i: cr.softmax(i, -1), lambda i: i.softmax(-1, dtype=torch().float32)),
+    ("log_softmax", lambda i: cr.log_softmax(i, 0), lambda i: i.log_softmax(0, dtype=torch().float32)),
+    ("logsumexp", lambda i: cr.logsumexp(i, 0), lambda i: i.float().logsumexp(0)),
+    ("where", lambda i: cr.where(i > 0, i, 0.5), lambda i: torch().where(i > 0, i, 0.5)),
+]:
+    case(op, lambda i, w, f=ours: f(cr.tensor(i)).astype(w.dtype) * w, lambda i, w, f=theirs: f(i).to(w.dtype) * w,
+         _int_logits, randn(1, 4), id=f"{op}(int64)", forward_rtol=1e-6)
+# Integers mixed with integer arrays: PyTorch applies the integers first, so x[0, :, [0, 1]] on a
+# (3, 4, 5) x is (4, 2) (NumPy: (2, 4)); repeated indices accumulate in the gradient.
+_x345 = randn(3, 4, 5)
+for tag, index in [
+    ("[0,:,[0,1]]", (0, slice(None), [0, 1])),
+    ("[0,:,[1,1,3]]", (0, slice(None), [1, 1, 3])),
+    ("[-1,[2,2,0],1:3]", (-1, [2, 2, 0], slice(1, 3))),
+    ("[[0,1],:,0]", ([0, 1], slice(None), 0)),
+    ("[:,0,[4,4]]", (slice(None), 0, [4, 4])),
+    ("[1,None,:,[3,0,3]]", (1, None, slice(None), [3, 0, 3])),
+    ("[0,...,[2,2]]", (0, Ellipsis, [2, 2])),
+    ("[[1,1],0,[0,4]]", ([1, 1], 0, [0, 4])),
+]:
+    case("getitem", lambda a, i=index: a[i], lambda a, i=index: a[i], _x345, id=f"getitem{tag}")
+case("getitem", lambda a, m: a[1, m], lambda a, m: a[1, m], _x345, rng.random((4, 5)) > 0.5, id="getitem[1,mask]")

@@ -26,6 +26,7 @@ class OpCase:
     id: str = ""
     rtol: float = 1e-6
     atol: float = 1e-8
+    forward_rtol: float = 1e-10  # vs torch; float32 steps inside a case (integer inputs) round differently
 
     def __str__(self):
         return self.id or self.op
@@ -157,7 +158,7 @@ def check_finite_differences(case: OpCase, seed: int = 0):
 def check_torch(case: OpCase, seed: int = 0):
     out, G, grads = analytic_grads(case, seed)
     ref_out, ref_grads = torch_grads(case, G)
-    np.testing.assert_allclose(out, ref_out, rtol=1e-10, atol=1e-12, err_msg=f"{case}: forward vs torch")
+    np.testing.assert_allclose(out, ref_out, rtol=case.forward_rtol, atol=1e-12, err_msg=f"{case}: forward vs torch")
     assert_grads_close(grads, ref_grads, case, "torch")
 
 

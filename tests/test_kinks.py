@@ -156,3 +156,34 @@ def test_logsumexp_of_huge_and_infinite_inputs_matches_torch():
     np.testing.assert_allclose(dx[0], G[0] * np.array([0.5, 0.5, 0.0]))
     y = cr.logsumexp(cr.tensor([-np.inf, -np.inf], dtype=np.float64))
     assert y.item() == -np.inf == torch.logsumexp(torch.tensor([-np.inf, -np.inf]), 0).item()
+
+
+# -- pow at exponent 0 and base 0: PyTorch's conventions, which are the limits ----------------------
+@pytest.mark.parametrize("exponent", [0.0, 0])
+def test_x_to_the_zero_has_zero_gradient_even_at_zero(exponent):
+    (dx,), _ = assert_matches_torch(lambda x: x ** exponent, lambda x: x ** exponent, X)
+    np.testing.assert_array_equal(dx, [0.0, 0.0, 0.0])
+
+
+def test_x_to_a_zero_tensor_exponent_has_zero_gradient_in_x_even_at_zero():
+    (dx, de), G = assert_matches_torch(lambda x, e: x ** e, lambda x, e: x ** e, X, np.zeros(3))
+    np.testing.assert_array_equal(dx, [0.0, 0.0, 0.0])
+    # de = dy·y·ln x: nan for x < 0 (as torch), 0 at x = 0 with e ≥ 0, ln 2 at x = 2 (y = 1)
+    assert np.isnan(de[0]) and de[1] == 0.0
+    np.testing.assert_allclose(de[2], G[2] * np.log(2.0), rtol=1e-15)
+
+
+def test_the_exponents_gradient_at_a_zero_base_is_zero_for_non_negative_exponents():
+    e = np.array([0.0, 1.0, 2.5])
+    (dx, de), G = assert_matches_torch(lambda x, e: x ** e, lambda x, e: x ** e, np.zeros(3), e)
+    np.testing.assert_array_equal(de, [0.0, 0.0, 0.0])
+    np.testing.assert_allclose(dx, G * [0.0, 1.0, 0.0])  # e·x^(e−1): 0, 1, 0 at x = 0
+
+
+def test_a_zero_number_to_a_tensor_power():
+    e = cr.tensor(np.array([0.0, 1.0, 3.0]), requires_grad=True)
+    (0.0 ** e).backward(np.ones(3))
+    t = torch.tensor([0.0, 1.0, 3.0], dtype=torch.float64, requires_grad=True)
+    (0.0 ** t).backward(torch.ones(3, dtype=torch.float64))
+    np.testing.assert_array_equal(e.grad, t.grad.numpy())
+    np.testing.assert_array_equal(e.grad, [0.0, 0.0, 0.0])

@@ -10,7 +10,7 @@ import numpy
 
 from .. import backend, kernels
 from ..tensor import Function
-from .reductions import normalize_axes, stable_max
+from .reductions import reduced_axes, stable_max
 from .registry import register
 
 
@@ -200,7 +200,7 @@ class Softmax(Function):
 
     def forward(self, x):
         xp = backend.xp
-        self.axes = normalize_axes(self.axis, x.ndim, "softmax")
+        self.axes = reduced_axes(self.axis, x.ndim, "softmax")
         e = xp.exp(x - stable_max(x, self.axes))
         e /= e.sum(axis=self.axes, keepdims=True)
         self.y = e
@@ -223,7 +223,7 @@ class LogSoftmax(Function):
 
     def forward(self, x):
         xp = backend.xp
-        self.axes = normalize_axes(self.axis, x.ndim, "log_softmax")
+        self.axes = reduced_axes(self.axis, x.ndim, "log_softmax")
         shifted = x - stable_max(x, self.axes)
         with numpy.errstate(divide="ignore"):
             self.y = shifted - xp.log(xp.exp(shifted).sum(axis=self.axes, keepdims=True))

@@ -114,12 +114,17 @@ class Pow(Function):
         return self.y
 
     def backward(self, dy):
-        # y = a^b  ⇒  da = dy·b·a^(b−1), db = dy·y·ln a   (PyTorch: db = 0 where a = 0 and b ≥ 0)
+        # y = a^b  ⇒  da = dy·b·a^(b−1), db = dy·y·ln a
+        # PyTorch's conventions, which are the limits: da = 0 where b = 0 (y = 1 is constant in a,
+        # even at a = 0 where b·a^(b−1) is 0·∞), db = 0 where a = 0 and b ≥ 0.
         xp = backend.xp
         a, b, y = self.a, self.b, self.y
         da = db = None
         if self.needs_input_grad[0]:
-            da = sum_to(dy * b * a ** (b - 1), a.shape)
+            with numpy.errstate(divide="ignore", invalid="ignore"):
+                slope = b * a ** (b - 1)
+            slope = xp.where(b == 0, 0, slope).astype(y.dtype, copy=False)
+            da = sum_to(dy * slope, a.shape)
         if self.needs_input_grad[1]:
             with numpy.errstate(divide="ignore", invalid="ignore"):
                 dlog = y * xp.log(a)
@@ -142,8 +147,10 @@ class PowScalar(Function):
         return a**self.exponent
 
     def backward(self, dy):
-        # y = a^p  ⇒  da = dy·p·a^(p−1)
+        # y = a^p  ⇒  da = dy·p·a^(p−1);  p = 0: y = 1 is constant, da = 0 (also at a = 0, as PyTorch)
         p = self.exponent
+        if p == 0:
+            return (backend.xp.zeros_like(self.a, dtype=dy.dtype),)
         return (dy * p * self.a ** (p - 1),)
 
 

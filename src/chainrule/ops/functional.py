@@ -16,6 +16,7 @@ from . import embedding as embedding_ops
 from . import losses, normalization, regularization
 from . import channel_dropout, conv, pooling
 from . import shape as shape_ops
+from .dtypes import floating, promoted
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs",
@@ -31,13 +32,17 @@ __all__ = [
 ]
 
 
-def _pair(a, b):
-    """Both operands as Tensors; a number takes the dtype of the Tensor beside it."""
-    if isinstance(a, Tensor):
-        return a, as_tensor_like(b, a)
-    if isinstance(b, Tensor):
+def _pair(a, b, true_division: bool = False):
+    """Both operands as Tensors of one dtype by PyTorch's promotion rules (ops/dtypes.py):
+    a number beside a floating Tensor takes its dtype, integers meeting floats become floats."""
+    if isinstance(a, Tensor) and a.data.dtype.kind == "f":
+        if not isinstance(b, Tensor):
+            return a, as_tensor_like(b, a)
+        if b.data.dtype == a.data.dtype:
+            return a, b
+    elif isinstance(b, Tensor) and b.data.dtype.kind == "f" and not isinstance(a, Tensor):
         return as_tensor_like(a, b), b
-    return Tensor(a), Tensor(b)
+    return promoted(a, b, true_division=true_division)
 
 
 def add(a, b) -> Tensor:
@@ -53,7 +58,8 @@ def mul(a, b) -> Tensor:
 
 
 def div(a, b) -> Tensor:
-    return elementwise.Div()(*_pair(a, b))
+    """a / b, true division: integer operands give the default floating dtype, as in PyTorch."""
+    return elementwise.Div()(*_pair(a, b, true_division=True))
 
 
 def neg(a: Tensor) -> Tensor:
@@ -61,23 +67,26 @@ def neg(a: Tensor) -> Tensor:
 
 
 def pow(a, exponent) -> Tensor:  # noqa: A001 - the PyTorch name
-    """a ** exponent; a number as exponent takes no gradient (cheaper)."""
+    """a ** exponent; a number as exponent takes no gradient (cheaper). An integer tensor to
+    a floating number gives the default floating dtype, as in PyTorch."""
     if isinstance(exponent, (int, float)) and isinstance(a, Tensor):
+        if isinstance(exponent, float) or a.data.dtype.kind == "b":
+            a = promoted(a, exponent)[0]
         # .item() turns a NumPy scalar into a Python number, which cannot upcast float32.
         return elementwise.PowScalar(getattr(exponent, "item", lambda: exponent)())(a)
     return elementwise.Pow()(*_pair(a, exponent))
 
 
 def exp(a: Tensor) -> Tensor:
-    return elementwise.Exp()(a)
+    return elementwise.Exp()(floating(a))
 
 
 def log(a: Tensor) -> Tensor:
-    return elementwise.Log()(a)
+    return elementwise.Log()(floating(a))
 
 
 def sqrt(a: Tensor) -> Tensor:
-    return elementwise.Sqrt()(a)
+    return elementwise.Sqrt()(floating(a))
 
 
 def abs(a: Tensor) -> Tensor:  # noqa: A001 - the PyTorch name
@@ -131,7 +140,7 @@ def min(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001 -
 
 def logsumexp(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     """log Σ exp(a) over the axes, without overflow."""
-    return reductions.LogSumExp(axis, keepdims)(a)
+    return reductions.LogSumExp(axis, keepdims)(floating(a))
 
 
 def var(a: Tensor, axis=None, keepdims: bool = False, correction: float = 1) -> Tensor:
@@ -205,8 +214,10 @@ def stack(tensors, axis: int = 0) -> Tensor:
 
 
 def pad(a: Tensor, pad_width, value: float = 0.0) -> Tensor:
-    """Surround a with ``value``; ``pad_width`` as in numpy.pad (int, (before, after),
-    or one pair per axis)."""
+    """Surround a with ``value``; ``pad_width`` has **NumPy's meaning** (numpy.pad), not
+    ``torch.nn.functional.pad``'s: an int or one (before, after) pair pads *every* axis, or
+    one pair per axis, first axis first. So ``pad(x, (1, 1))`` pads all axes of x, where
+    PyTorch's ``F.pad(x, (1, 1))`` pads only the last."""
     return shape_ops.Pad(pad_width, value)(a)
 
 
@@ -219,29 +230,29 @@ def leaky_relu(a: Tensor, negative_slope: float = 0.01) -> Tensor:
 
 
 def sigmoid(a: Tensor) -> Tensor:
-    return activations.Sigmoid()(a)
+    return activations.Sigmoid()(floating(a))
 
 
 def tanh(a: Tensor) -> Tensor:
-    return activations.Tanh()(a)
+    return activations.Tanh()(floating(a))
 
 
 def gelu(a: Tensor, approximate: str = "none") -> Tensor:
     """x·Φ(x); approximate="tanh" for the tanh formula (as PyTorch)."""
-    return activations.GELU(approximate)(a)
+    return activations.GELU(approximate)(floating(a))
 
 
 def softplus(a: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + e^(βa))/β, and a itself where βa > threshold (as PyTorch)."""
-    return activations.Softplus(beta, threshold)(a)
+    return activations.Softplus(beta, threshold)(floating(a))
 
 
 def softmax(a: Tensor, axis: int = -1) -> Tensor:
-    return activations.Softmax(axis)(a)
+    return activations.Softmax(axis)(floating(a))
 
 
 def log_softmax(a: Tensor, axis: int = -1) -> Tensor:
-    return activations.LogSoftmax(axis)(a)
+    return activations.LogSoftmax(axis)(floating(a))
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

@@ -71,6 +71,16 @@ class _Pool2d(Function):
         return dx_padded[:, :, ph:ph + h, pw:pw + w]
 
 
+def _lowest(dtype):
+    """What padding holds in a max, so that it never wins: −∞ for floats, the dtype's smallest
+    value for integers (as PyTorch pads them), False for booleans."""
+    if dtype.kind == "f":
+        return -numpy.inf
+    if dtype.kind in "iu":
+        return numpy.iinfo(dtype).min
+    return False
+
+
 @register("max_pool2d")
 class MaxPool2d(_Pool2d):
     """y[n, c, p, q] = max of x over the window at (p·s_h − pad_h, q·s_w − pad_w) of size kH×kW
@@ -84,7 +94,7 @@ class MaxPool2d(_Pool2d):
 
     def forward(self, x):
         xp = backend.xp
-        padded = pad_spatial(x, self.padding, -numpy.inf)
+        padded = pad_spatial(x, self.padding, _lowest(x.dtype))
         windows = [padded[:, :, rows, columns] for _, rows, columns in self._windows(x)]
         best = xp.copy(windows[0], order="K")
         if not self.needs_input_grad[0]:

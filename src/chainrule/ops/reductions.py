@@ -30,6 +30,18 @@ def normalize_axes(axis, ndim: int, op: str) -> tuple:
     return tuple(sorted(out))
 
 
+def reduced_axes(axis, ndim: int, op: str) -> tuple:
+    """The axes a reduction (or softmax) runs over, as :func:`normalize_axes` gives them, except
+    that a 0-d input has one reducible dim, as in PyTorch: ``dim`` 0 or −1 names it, and
+    reducing over it leaves the single value as it is (sum, mean, max: x; softmax: 1)."""
+    if ndim == 0 and axis is not None:
+        for a in (axis,) if isinstance(axis, int) else tuple(axis):
+            if a not in (0, -1):
+                raise ValueError(f"{op}: axis {a} is out of range for a 0-d input (0 or -1 name its one dim)")
+        return ()
+    return normalize_axes(axis, ndim, op)
+
+
 def stable_max(x, axes: tuple):
     """The max of ``x`` over ``axes`` (kept as size 1), to subtract before ``exp``.
 
@@ -50,7 +62,7 @@ class _Reduction(Function):
         self.keepdims = keepdims
 
     def _axes(self, x) -> tuple:
-        self.axes = normalize_axes(self.axis, x.ndim, self.op_name)
+        self.axes = reduced_axes(self.axis, x.ndim, self.op_name)
         self.x_shape = x.shape
         return self.axes
 

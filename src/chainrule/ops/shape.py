@@ -100,15 +100,60 @@ def _selects_by_integer_array(index) -> bool:
     return any(getattr(p, "dtype", None) is not None and p.dtype.kind in "iu" and p.ndim > 0 for p in parts)
 
 
+def _is_advanced(part) -> bool:
+    """An integer array of at least one dimension, or a boolean mask of any."""
+    dtype = getattr(part, "dtype", None)
+    return dtype is not None and (dtype.kind == "b" or (dtype.kind in "iu" and part.ndim > 0))
+
+
+def _is_integer(part) -> bool:
+    if isinstance(part, (bool, numpy.bool_)):
+        return False
+    if isinstance(part, (int, numpy.integer)):
+        return True
+    dtype = getattr(part, "dtype", None)
+    return dtype is not None and dtype.kind in "iu" and part.ndim == 0
+
+
+def integers_first(index):
+    """``index`` as the two steps PyTorch takes when it mixes integers with integer arrays or
+    masks: the integers select first (basic indexing, each removing its axis), then the
+    arrays index what is left. NumPy counts an integer as an advanced index instead, which
+    moves the arrays' axes to the front when a slice stands between them: on a (3, 4, 5)
+    x, ``x[0, :, [0, 1]]`` is (4, 2) in PyTorch and (2, 4) in NumPy.
+
+    Returns (integers, arrays) for ``x[integers][arrays]``, or None when the index has
+    no integer or no array (then NumPy and PyTorch agree).
+    """
+    parts = index if isinstance(index, tuple) else (index,)
+    if not (any(map(_is_integer, parts)) and any(map(_is_advanced, parts))):
+        return None
+    integers, arrays = [], []
+    for part in parts:
+        if _is_integer(part):
+            integers.append(part)
+        elif _is_advanced(part):
+            integers.extend([slice(None)] * (part.ndim if part.dtype.kind == "b" else 1))
+            arrays.append(part)
+        elif part is None or isinstance(part, slice):
+            integers.append(part)
+            arrays.append(slice(None))
+        else:  # Ellipsis covers the same axes in both steps
+            integers.append(part)
+            arrays.append(part)
+    return tuple(integers), tuple(arrays)
+
+
 @register("getitem")
 class GetItem(Function):
-    """y = x[index], NumPy semantics.
+    """y = x[index], PyTorch semantics (NumPy's, except that integers mixed with integer
+    arrays or masks select first: see :func:`integers_first`).
 
     Basic indices (ints, slices with any step, None, Ellipsis) select each element
     at most once: backward scatters by assignment. Integer arrays may select an
     element several times: backward accumulates with ``add.at``. Boolean masks
     select each element once. Tensors in the index are used as arrays.
-    x: S → y: the shape NumPy gives x[index].
+    x: S → y: the shape PyTorch gives x[index].
     """
 
     formula = "dx = zeros with dx[index] += dy"
@@ -116,19 +161,37 @@ class GetItem(Function):
     def __init__(self, index):
         self.index = as_array_index(index)
         self.accumulate = _selects_by_integer_array(self.index)
+        self.steps = integers_first(self.index)
 
     def forward(self, x):
         self.x_shape = x.shape
-        return x[self.index]
+        if self.steps is None:
+            return x[self.index]
+        integers, arrays = self.steps
+        selected = x[integers]
+        self.selected_shape = selected.shape
+        return selected[arrays]
 
     def backward(self, dy):
-        # y = x[i]  ⇒  dx = 0 except dx[i] += dy (summed where i picks an element more than once)
-        dx = backend.xp.zeros(self.x_shape, dtype=dy.dtype)
-        if self.accumulate:
-            backend.xp.add.at(dx, self.index, dy)
-        else:
-            dx[self.index] = dy
+        # y = x[i]  ⇒  dx = 0 except dx[i] += dy (summed where i picks an element more than once);
+        # in two steps y = x[i₁][i₂]: the same scatter through i₂, then through i₁
+        xp = backend.xp
+        if self.steps is None:
+            return (_scatter(xp.zeros(self.x_shape, dtype=dy.dtype), self.index, dy, self.accumulate),)
+        integers, arrays = self.steps
+        selected = _scatter(xp.zeros(self.selected_shape, dtype=dy.dtype), arrays, dy, self.accumulate)
+        dx = xp.zeros(self.x_shape, dtype=dy.dtype)
+        dx[integers] = selected
         return (dx,)
+
+
+def _scatter(into, index, values, accumulate: bool):
+    """``into[index] += values``, summing repeats when ``accumulate``; returns ``into``."""
+    if accumulate:
+        backend.xp.add.at(into, index, values)
+    else:
+        into[index] = values
+    return into
 
 
 @register("concatenate")
