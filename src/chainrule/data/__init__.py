@@ -15,6 +15,7 @@ from .idx import read_idx, write_idx
 from .loader import DataLoader
 from .locate import DatasetNotFoundError, cache_dir
 from .mnist_pickle import load_mnist_pickle
+from .sampler import DistributedSampler
 from .transforms import (
     FASHION_MNIST_MEAN,
     FASHION_MNIST_STD,
@@ -27,7 +28,7 @@ from .transforms import (
 )
 
 __all__ = [
-    "DataFormatError", "DataLoader", "DatasetNotFoundError", "DatasetSpec", "DownloadError",
+    "DataFormatError", "DataLoader", "DatasetNotFoundError", "DatasetSpec", "DistributedSampler", "DownloadError",
     "FashionMNIST", "IdxFile", "MNIST", "atomic_write", "cache_dir", "download",
     "load_mnist_pickle", "read_idx", "write_idx",
     "Compose", "Flatten", "Normalize", "ToFloat",

@@ -27,6 +27,11 @@ class DataLoader:
     epoch and the batches of it already handed out — and ``load_state_dict`` makes
     the next ``iter()`` continue from exactly there. Each new ``iter()`` otherwise
     starts the next epoch.
+
+    sampler: where the order comes from instead (a :class:`DistributedSampler`: this
+    process's share of each epoch). The loader calls its ``set_epoch`` with its own epoch
+    before each one, so the order still depends only on the seed and the epoch, and a
+    resumed run continues it exactly. ``shuffle`` must then be False (the sampler shuffles).
     """
 
     def __init__(
@@ -37,8 +42,12 @@ class DataLoader:
         seed: int | None = None,
         drop_last: bool = False,
         transform: Callable[[numpy.ndarray], numpy.ndarray] | None = None,
+        sampler=None,
     ):
         self.x, self.y = _arrays(dataset_or_arrays)
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler and shuffle=True exclude each other (the sampler sets the order)")
+        self.sampler = sampler
         if not isinstance(batch_size, (int, numpy.integer)) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
         self.batch_size = int(batch_size)
@@ -60,9 +69,10 @@ class DataLoader:
 
     def __len__(self) -> int:
         """Number of batches per epoch."""
+        samples = len(self.y) if self.sampler is None else len(self.sampler)
         if self.drop_last:
-            return len(self.y) // self.batch_size
-        return math.ceil(len(self.y) / self.batch_size)
+            return samples // self.batch_size
+        return math.ceil(samples / self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         if self._batch and not self._resuming:
@@ -71,8 +81,9 @@ class DataLoader:
         self._resuming = False
         epoch, start, count = self._epoch, self._batch, len(self)
         order = self._order(epoch)
+        samples = len(self.y) if order is None else len(order)
         for index in range(start, count):
-            lo, hi = index * self.batch_size, min((index + 1) * self.batch_size, len(self.y))
+            lo, hi = index * self.batch_size, min((index + 1) * self.batch_size, samples)
             rows = slice(lo, hi) if order is None else order[lo:hi]
             # Record the position before handing the batch out, so a state_dict()
             # taken while the caller trains on it says where to continue.
@@ -82,6 +93,10 @@ class DataLoader:
             self._epoch, self._batch = epoch + 1, 0
 
     def _order(self, epoch: int) -> numpy.ndarray | None:
+        if self.sampler is not None:
+            if hasattr(self.sampler, "set_epoch"):
+                self.sampler.set_epoch(epoch)
+            return numpy.asarray(list(self.sampler), dtype=numpy.intp)
         if not self.shuffle:
             return None
         return numpy.random.default_rng([self.seed, epoch]).permutation(len(self.y))

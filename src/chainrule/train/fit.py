@@ -16,6 +16,7 @@ from typing import Callable, Iterable
 
 import numpy
 
+from .. import distributed
 from .. import random as cr_random
 from ..errors import CheckpointError
 from ..inspect import check_gradients
@@ -43,14 +44,20 @@ class TrainingDiverged(RuntimeError):
 
 
 class _StopRequest:
-    """Turns SIGINT/SIGTERM into a flag checked between steps, so a step is never cut in half."""
+    """Turns SIGINT/SIGTERM into a flag checked between steps, so a step is never cut in half.
+
+    Under an MPI launcher, SIGUSR1 and SIGUSR2 stand for SIGINT and SIGTERM: mpiexec passes
+    those two on to the ranks, where it would end the job at once on the others."""
 
     def __init__(self):
         self.signum = None
         self.previous = {}
+        self.meaning = {signal.SIGINT: signal.SIGINT, signal.SIGTERM: signal.SIGTERM}
+        if distributed.launched_by_mpi() and hasattr(signal, "SIGUSR1"):
+            self.meaning.update({signal.SIGUSR1: signal.SIGINT, signal.SIGUSR2: signal.SIGTERM})
 
     def __enter__(self):
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in self.meaning:
             try:
                 self.previous[signum] = signal.signal(signum, self._handle)
             except ValueError:  # not the main thread: signals stay as they are
@@ -58,7 +65,7 @@ class _StopRequest:
         return self
 
     def _handle(self, signum, frame):
-        self.signum = signum
+        self.signum = self.meaning[signum]
 
     def __exit__(self, *exc):
         for signum, handler in self.previous.items():
@@ -106,6 +113,12 @@ def fit(model: Module, optimizer, train_loader, *, epochs: int, loss_fn: Callabl
     (JSON-able, e.g. where the data came from) is stored beside it.
     ``gradient_check``: after each epoch's first step, warn (``cr.check_gradients``, once
     per parameter and problem) about gradients that are missing, all zero or not finite.
+
+    Under MPI (``model`` a ``distributed.DistributedDataParallel``, the loader this rank's
+    share) the ranks agree after every step on whether to stop (a signal reached any of
+    them) or give up (a non-finite loss on any of them), so all stop at the same step; the
+    table shows the metrics summed over the ranks. Give ``checkpoint`` on rank 0 only. A
+    checkpoint holds the wrapped model's own names, so it resumes at any number of ranks.
     """
     if scheduler_interval not in ("epoch", "step"):
         raise ValueError(f"scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}")
@@ -153,22 +166,25 @@ def _train_epoch(model, optimizer, loader, loss_fn, scheduler, interval, state, 
     batches = iter(loader) if state["step"] < len(loader) else iter(())
     bar = progress_bar(total=len(loader), initial=state["step"], desc=f"epoch {state['epoch'] + 1}/{epochs}",
                        enabled=progress)
+    ranks = distributed.world_size() if distributed.is_initialized() else 1
     for x, y in batches:
         out = model(x)
         loss = loss_fn(out, y)
         value = float(loss.item())
-        if not math.isfinite(value):
+        if ranks == 1 and not math.isfinite(value):
             bar.close()
-            raise TrainingDiverged(
-                f"the loss became {value} at epoch {state['epoch'] + 1}, step {state['step'] + 1}. "
-                f"Try a smaller learning rate, check the data for NaN/Inf or unscaled inputs, "
-                f"or run with detect_anomaly to find the op."
-                + (f" The last good checkpoint is {checkpoint}." if checkpoint and Path(checkpoint).is_file()
-                   else " No checkpoint was written before it.")
-            )
+            raise TrainingDiverged(_diverged(value, state, checkpoint))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        signum = stop.signum
+        if ranks > 1:
+            # One small all-reduce per step, so that every rank stops (or gives up) at the same step.
+            agreed = distributed.all_reduce(numpy.array([signum or 0, not math.isfinite(value)], numpy.int64), "max")
+            if agreed[1]:
+                bar.close()
+                raise TrainingDiverged(_diverged(value, state, checkpoint))
+            signum = int(agreed[0]) or None
         if not gradients_checked:
             check_gradients(model, warned)
             gradients_checked = True
@@ -179,19 +195,30 @@ def _train_epoch(model, optimizer, loader, loss_fn, scheduler, interval, state, 
         sums["seen"] += len(y)
         state["step"] += 1
         bar.update(1)
-        if stop.signum is not None:
+        if signum is not None:
             sums["seconds"] += time.perf_counter() - started
             bar.close()
             path = None
             if checkpoint is not None:
                 path = _save(checkpoint, model, optimizer, scheduler, loader, state, recipe, run)
-            raise TrainingInterrupted(stop.signum, path)
+            raise TrainingInterrupted(signum, path)
     bar.close()
     sums["seconds"] += time.perf_counter() - started
 
 
+def _diverged(value: float, state: dict, checkpoint) -> str:
+    return (f"the loss became {value} at epoch {state['epoch'] + 1}, step {state['step'] + 1}. "
+            f"Try a smaller learning rate, check the data for NaN/Inf or unscaled inputs, "
+            f"or run with detect_anomaly to find the op."
+            + (f" The last good checkpoint is {checkpoint}." if checkpoint and Path(checkpoint).is_file()
+               else " No checkpoint was written before it."))
+
+
 def _finish_epoch(model, loss_fn, test_loader, scheduler, interval, state) -> dict:
     sums = state["sums"]
+    if distributed.is_initialized() and distributed.world_size() > 1:
+        totals = distributed.all_reduce(numpy.array([sums["loss"], sums["correct"], sums["seen"]], numpy.float64))
+        sums = {**sums, "loss": float(totals[0]), "correct": int(totals[1]), "seen": int(totals[2])}
     row = {"epoch": state["epoch"] + 1,
            "train_loss": sums["loss"] / max(sums["seen"], 1),
            "train_acc": sums["correct"] / max(sums["seen"], 1),
@@ -219,7 +246,12 @@ def _save(path, model, optimizer, scheduler, loader, state, recipe, run) -> Path
         "recipe": recipe,
         "run": run,
     }
-    return save_checkpoint(path, model.state_dict(), flatten_state(optimizer.state_dict()), meta)
+    return save_checkpoint(path, _unwrapped(model).state_dict(), flatten_state(optimizer.state_dict()), meta)
+
+
+def _unwrapped(model: Module) -> Module:
+    """The model a DistributedDataParallel wraps (its checkpoint names carry no ``module.``)."""
+    return model.module if isinstance(model, distributed.DistributedDataParallel) else model
 
 
 def _restore(path, model, optimizer, scheduler, loader) -> dict:
@@ -227,7 +259,7 @@ def _restore(path, model, optimizer, scheduler, loader) -> dict:
     does not fit (the model, the optimizer, the schedule, missing or malformed entries)."""
     model_state, optim_state, meta = load_checkpoint(path)
     try:
-        model.load_state_dict(model_state)
+        _unwrapped(model).load_state_dict(model_state)
         optimizer.load_state_dict(unflatten_state(optim_state))
         if scheduler is not None and meta.get("scheduler") is not None:
             scheduler.load_state_dict(meta["scheduler"])

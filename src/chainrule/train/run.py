@@ -4,12 +4,13 @@ This is what ``chainrule train`` and ``chainrule evaluate`` do, as functions.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
 from typing import Callable
 
-from .. import data, random as cr_random
+from .. import data, distributed, random as cr_random
 from ..errors import CheckpointError
 from .checkpoint import load_checkpoint
 from .fit import evaluate, fit
@@ -22,15 +23,21 @@ NORMALIZATION = {"fashion-mnist": (data.FASHION_MNIST_MEAN, data.FASHION_MNIST_S
                  "mnist": (data.MNIST_MEAN, data.MNIST_STD)}
 
 
-def load_split(recipe: dict, train: bool, root: str | None = None):
+def load_split(recipe: dict, train: bool, root: str | None = None, rank: int = 0, world: int = 1):
     """The dataset a recipe names, as a DataLoader (test split unshuffled). A ``root`` is the only
-    place looked in: a missing or incomplete one is an error, not a fallback to another copy."""
+    place looked in: a missing or incomplete one is an error, not a fallback to another copy.
+    With ``world`` > 1 the training split is this rank's share (a DistributedSampler) in batches
+    of ``batch_size / world``: together the ranks take the recipe's global batch."""
     try:
         dataset_class = DATASETS[recipe["dataset"]]
     except KeyError:
         raise ValueError(f"unknown dataset {recipe['dataset']!r}: expected one of {tuple(DATASETS)}") from None
     dataset = dataset_class(root=root, train=train, search=root is None)
     transform = data.Compose([data.ToFloat(), data.Normalize(*NORMALIZATION[recipe["dataset"]])])
+    if train and world > 1:
+        sampler = data.DistributedSampler(dataset, num_replicas=world, rank=rank, seed=recipe["seed"], drop_last=True)
+        return dataset, data.DataLoader(dataset, batch_size=recipe["batch_size"] // world, sampler=sampler,
+                                        drop_last=True, transform=transform)
     loader = data.DataLoader(dataset, batch_size=recipe["batch_size"], shuffle=train, seed=recipe["seed"],
                              drop_last=train, transform=transform)
     return dataset, loader
@@ -48,6 +55,11 @@ def train(out: str = "runs/latest", resume: str | None = None, data_root: str | 
     ``resume`` continues a checkpoint with its own recipe: an option given here that
     differs from it raises RecipeError naming both values. Without ``data_root`` a resumed
     run reads the data from where the checkpointed run did.
+
+    Started by ``mpiexec -n N`` (or ``chainrule train --workers N``), each rank trains on its
+    share with the gradients averaged over the ranks (DistributedDataParallel); the recipe's
+    batch size is the global one and must divide by N. Only rank 0 prints, draws the
+    progress bar and writes the folder; every rank seeds the same generator.
     """
     recipe = recipe_for(options)
     if resume is not None:
@@ -55,29 +67,48 @@ def train(out: str = "runs/latest", resume: str | None = None, data_root: str | 
         recipe = resumed_recipe(resume, meta, options)
         if data_root is None:
             data_root = (meta.get("run") or {}).get("data_root")
-    with run_folder_lock(out) as out_dir:
-        return _train_in(out_dir, recipe, resume, data_root, progress, log)
+    if distributed.launched_by_mpi():
+        distributed.init()
+    rank, world = distributed.rank(), distributed.world_size()
+    if recipe["batch_size"] % world:
+        raise RecipeError(f"batch_size {recipe['batch_size']} does not divide among {world} ranks: use a multiple "
+                          f"of {world}")
+    if rank != 0:
+        progress, log = False, _silent
+    with run_folder_lock(out) if rank == 0 else contextlib.nullcontext(Path(out)) as out_dir:
+        return _train_in(out_dir, recipe, resume, data_root, progress, log, rank, world)
 
 
-def _train_in(out_dir: Path, recipe: dict, resume, data_root, progress: bool, log) -> dict:
+def _silent(line: str) -> None:
+    """The log of every rank but 0."""
+
+
+def _train_in(out_dir: Path, recipe: dict, resume, data_root, progress: bool, log, rank: int, world: int) -> dict:
     cr_random.manual_seed(recipe["seed"])
-    train_set, train_loader = load_split(recipe, train=True, root=data_root)
+    train_set, train_loader = load_split(recipe, train=True, root=data_root, rank=rank, world=world)
     test_set, test_loader = load_split(recipe, train=False, root=data_root)
     if len(train_loader) == 0:
         raise RecipeError(f"batch_size {recipe['batch_size']} is larger than the {len(train_set)} training "
                           f"samples, so an epoch would take no step; use a batch size of at most {len(train_set)}")
     model = build_model(recipe, num_classes=len(train_set.classes))
+    if world > 1:
+        model = distributed.DistributedDataParallel(model)
     optimizer = build_optimizer(recipe, model.parameters())
     scheduler = build_scheduler(recipe, optimizer)
+    shares = f" ({world} ranks of {recipe['batch_size'] // world})" if world > 1 else ""
     log(f"chainrule train: {recipe['model']} on {recipe['dataset']} ({len(train_set)} train / "
-        f"{len(test_set)} test), {recipe['optimizer']} lr={recipe['lr']}, batch {recipe['batch_size']}, "
+        f"{len(test_set)} test), {recipe['optimizer']} lr={recipe['lr']}, batch {recipe['batch_size']}{shares}, "
         f"{recipe['epochs']} epochs, seed {recipe['seed']}")
     started = time.perf_counter()
     history = fit(model, optimizer, train_loader, epochs=recipe["epochs"], test_loader=test_loader,
-                  scheduler=scheduler, checkpoint=out_dir / "checkpoint.npz", resume=resume, recipe=recipe,
+                  scheduler=scheduler, checkpoint=out_dir / "checkpoint.npz" if rank == 0 else None, resume=resume,
+                  recipe=recipe,
                   progress=progress, log=log, run={"data_root": None if data_root is None else str(data_root)})
     seconds = time.perf_counter() - started
     final = evaluate(model, test_loader, num_classes=len(test_set.classes))
+    result = {"test_acc": final["acc"], "test_loss": final["loss"], "seconds": seconds, "history": history}
+    if rank != 0:
+        return result
     (out_dir / "history.json").write_text(json.dumps(history, indent=1))
     written = ["checkpoint.npz"]
     try:
@@ -88,7 +119,7 @@ def _train_in(out_dir: Path, recipe: dict, resume, data_root, progress: bool, lo
         log(f"warning: no plots drawn ({missing.name or 'matplotlib'} is not installed: pip install matplotlib)")
     log(f"test accuracy {final['acc']:.2%} (loss {final['loss']:.4f}) after {len(history)} "
         f"epoch{'s' if len(history) != 1 else ''} in {seconds:.1f} s; wrote {out_dir}/{', '.join(written)}")
-    return {"test_acc": final["acc"], "test_loss": final["loss"], "seconds": seconds, "history": history}
+    return result
 
 
 def checkpoint_recipe(path, meta: dict) -> dict:
