@@ -203,9 +203,19 @@ def test_mixing_float32_and_float64_raises_type_error_naming_both(op, order):
         MIXED[op](a, b)
 
 
-def test_an_int64_tensor_would_promote_float32_too():
+def test_an_int64_tensor_takes_the_float_tensors_dtype_as_in_torch():
+    # PyTorch's promotion (ops/dtypes.py): an integer tensor meeting a float32 one becomes float32.
+    torch = pytest.importorskip("torch")
+    a, counts = f32(3), np.arange(3)
+    out = a * cr.tensor(counts)
+    expected = torch.from_numpy(a.data) * torch.from_numpy(counts)
+    assert out.dtype == np.float32 and str(expected.dtype) == "torch.float32"
+    np.testing.assert_array_equal(out.data, expected.numpy())
+
+
+def test_an_op_called_by_hand_still_refuses_a_mix_that_promotes_float32():
     with pytest.raises(TypeError, match=r"mul: mixing float32 and int64 inputs would silently promote float32 to float64"):
-        f32(3) * cr.tensor(np.arange(3))
+        ops.Mul().forward(np.ones(3, np.float32), np.arange(3))
 
 
 @pytest.mark.parametrize("other", [np.arange(3, dtype=np.uint8), np.array([True, False, True]), 2, 2.5, np.float64(2)])
