@@ -24,6 +24,15 @@ from .errors import ShapeError
 
 _grad_enabled = True
 
+_backward_calls = 0
+"""How many times backward() has run in this process: an optimizer compares it between two
+steps to tell fresh gradients from stale ones."""
+
+
+def backward_calls() -> int:
+    """How many times ``Tensor.backward()`` has run in this process."""
+    return _backward_calls
+
 _observers: list = []
 """Objects told about every op as it runs (trace, anomaly detection); see ``observe``."""
 
@@ -319,6 +328,8 @@ class Tensor:
         grad: array of this tensor's shape and dtype; may be omitted for a tensor
         with one element (it is then 1).
         """
+        global _backward_calls
+        _backward_calls += 1
         if not self.requires_grad:
             raise RuntimeError(
                 "backward() on a tensor that does not require grad: no input of the "

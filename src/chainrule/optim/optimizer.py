@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import math
 import warnings
-import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from .. import backend
-from ..tensor import Tensor
+from ..tensor import Tensor, backward_calls
 from .workspace import Workspace
 
 ParamsT = Iterable[Tensor] | Iterable[dict]
@@ -36,7 +35,7 @@ class Optimizer:
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[Tensor, dict[str, Any]] = {}
         self._workspace = Workspace(self.scratch_count)
-        self._previous_gradients: list | None = None
+        self._last_step: tuple | None = None  # (backward calls, gradient ids) at the previous step
         if isinstance(params, (Tensor, dict)):
             raise TypeError(
                 f"params must be an iterable of Tensors or of dicts, got a single {type(params).__name__}: "
@@ -81,32 +80,36 @@ class Optimizer:
         """Check, at the start of a step, that the gradients are fresh and fit their parameters.
 
         A step before any ``backward()`` (no parameter has a gradient), or a second step on the
-        very gradient arrays of the previous one (no ``backward()`` in between), warns: it
-        follows nothing, or stale gradients, as if they were new. A gradient whose shape is not
-        its parameter's is a ValueError, before anything is updated.
+        very gradient arrays of the previous one with no ``backward()`` in between, warns: it
+        follows nothing, or stale gradients, as if they were new (gradients assigned by hand
+        are new arrays, and fine). A gradient whose shape is not its parameter's is a
+        ValueError, before anything is updated.
         """
-        gradients = []
-        for number, group in enumerate(self.param_groups):
-            for index, p in enumerate(group["params"]):
+        ids = []
+        for group in self.param_groups:
+            for p in group["params"]:
                 grad = p.grad
-                if grad is None:
-                    continue
-                if grad.shape != p.data.shape:
-                    raise ValueError(
-                        f"{type(self).__name__}.step(): parameter {index} of group {number} has shape "
-                        f"{p.data.shape} but its gradient has shape {grad.shape}"
-                    )
-                gradients.append(grad)
-        if not gradients:
+                if grad is not None:
+                    if grad.shape != p.data.shape:
+                        self._refuse_misshaped_gradients()
+                    ids.append(id(grad))  # alive while p.grad holds it, so no other array has its id
+        previous, self._last_step = self._last_step, (backward_calls(), ids)
+        if not ids:
             warnings.warn(f"{type(self).__name__}.step() found no gradient on any parameter, so it changed "
                           f"nothing: call loss.backward() before optimizer.step()", UserWarning, stacklevel=3)
-        previous = self._previous_gradients
-        if previous is not None and len(previous) == len(gradients) and all(
-                ref() is grad for ref, grad in zip(previous, gradients)):
-            warnings.warn(f"{type(self).__name__}.step() was given the same gradient arrays as the previous "
-                          f"step, with no backward() in between: it applied stale gradients again. Call "
+        elif previous == self._last_step:
+            warnings.warn(f"{type(self).__name__}.step() was given the same gradients as the previous step, "
+                          f"with no backward() in between: it applied stale gradients again. Call "
                           f"zero_grad() and loss.backward() before each step()", UserWarning, stacklevel=3)
-        self._previous_gradients = [_weak(grad) for grad in gradients]
+
+    def _refuse_misshaped_gradients(self) -> None:
+        for number, group in enumerate(self.param_groups):
+            for index, p in enumerate(group["params"]):
+                if p.grad is not None and p.grad.shape != p.data.shape:
+                    raise ValueError(
+                        f"{type(self).__name__}.step(): parameter {index} of group {number} has shape "
+                        f"{p.data.shape} but its gradient has shape {p.grad.shape}"
+                    )
 
     def zero_grad(self) -> None:
         """Set every parameter's ``grad`` to None (the next backward assigns a fresh one)."""
@@ -193,13 +196,6 @@ class Optimizer:
             options = ", ".join(f"{key}={value!r}" for key, value in group.items() if key != "params")
             lines.append(f"  group {number}: {len(group['params'])} params, {options}")
         return "\n".join(lines) + "\n)"
-
-
-def _weak(array):
-    try:
-        return weakref.ref(array)
-    except TypeError:  # an array type without weak references: never taken for stale
-        return lambda: None
 
 
 def check_finite(owner: str, name: str, value, minimum: float | None = None) -> None:
