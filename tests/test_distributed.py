@@ -199,9 +199,19 @@ def test_two_rank_training_resumes_after_sigterm_with_the_weights_of_an_uninterr
     hint = stderr.split("to continue: ", 1)[1].splitlines()[0]
     assert hint.endswith("--workers 2") and f"--resume {out / 'checkpoint.npz'}" in hint
 
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    (alone / "checkpoint.npz").write_bytes((out / "checkpoint.npz").read_bytes())
     process = chainrule_train("--resume", str(out / "checkpoint.npz"), "--workers", "2", "--no-progress")
     stdout, stderr = process.communicate(timeout=600)
     assert process.returncode == 0, stderr
+
+    # At another world size the run continues from the same weights and epoch (its shares differ).
+    process = chainrule_train("--resume", str(alone / "checkpoint.npz"), "--no-progress")
+    stdout, stderr = process.communicate(timeout=600)
+    assert process.returncode == 0, stderr
+    assert load_checkpoint(alone / "checkpoint.npz")[2]["epoch"] == 40
+    assert float(stdout.rsplit("test accuracy ", 1)[1].split("%")[0]) > 90
     resumed, expected = load_checkpoint(out / "checkpoint.npz")[0], load_checkpoint(reference / "checkpoint.npz")[0]
     assert resumed.keys() == expected.keys() and not any(name.startswith("module.") for name in resumed)
     for name in expected:

@@ -18,7 +18,7 @@ import time
 
 import numpy
 
-from ..launch_environment import launched_by_mpi
+from ..launch_environment import launched_by_mpi, launcher_world_size
 
 TIMEOUT_S = float(os.environ.get("CHAINRULE_COLLECTIVE_TIMEOUT", "300"))
 """Seconds a collective may wait for the other ranks before the job is aborted."""
@@ -29,7 +29,8 @@ _initialized = False
 
 
 def init() -> None:
-    """Join the job's world: MPI's COMM_WORLD when launched by mpiexec, else a world of one.
+    """Join the job's world: MPI's COMM_WORLD when a launcher started several ranks, else a world
+    of one (also under ``mpiexec -n 1``, or a batch script that a scheduler started once).
 
     Safe to call more than once. Importing mpi4py initialises MPI, so it happens here and
     only here (the rest of chainrule never imports it).
@@ -37,7 +38,7 @@ def init() -> None:
     global _comm, _initialized
     if _initialized:
         return
-    if launched_by_mpi():
+    if launched_by_mpi() and launcher_world_size() > 1:
         try:
             from mpi4py import MPI
         except ImportError as missing:
