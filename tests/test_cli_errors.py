@@ -184,14 +184,29 @@ def _truncated(path, source):
 
 def _unreadable(path, source):
     path.write_bytes(source.read_bytes())
-    path.chmod(0)
-    if os.access(path, os.R_OK):
-        pytest.skip("this user reads files whatever their mode (root)")
+    path.chmod(0)  # root reads it all the same: the tests below also refuse the read itself
     return path
 
 
+@pytest.fixture
+def locked_files_cannot_be_read(monkeypatch):
+    """A file named locked.npz raises PermissionError when opened, as a mode-0 file does for
+    anyone but root (CI runs as root)."""
+    import builtins
+
+    real_open = builtins.open
+
+    def guarded_open(file, *args, **kwargs):
+        if str(file).endswith("locked.npz"):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", guarded_open)
+
+
 @pytest.mark.parametrize("kind", MISFITS)
-def test_resume_from_a_misfit_checkpoint_is_a_one_line_error(capsys, finished_run, data_root, tmp_path, kind):
+def test_resume_from_a_misfit_checkpoint_is_a_one_line_error(capsys, finished_run, data_root, tmp_path, kind,
+                                                             locked_files_cannot_be_read):
     checkpoint = MISFITS[kind](tmp_path, finished_run / "checkpoint.npz")
     status, err = run_cli(capsys, "train", "--resume", str(checkpoint), "--data-root", str(data_root),
                           "--out", str(tmp_path / "run"), "--no-progress")

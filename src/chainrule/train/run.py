@@ -101,9 +101,9 @@ def _train_in(out_dir: Path, recipe: dict, resume, data_root, progress: bool, lo
         f"{recipe['epochs']} epochs, seed {recipe['seed']}")
     started = time.perf_counter()
     history = fit(model, optimizer, train_loader, epochs=recipe["epochs"], test_loader=test_loader,
-                  scheduler=scheduler, checkpoint=out_dir / "checkpoint.npz" if rank == 0 else None, resume=resume,
-                  recipe=recipe,
-                  progress=progress, log=log, run={"data_root": None if data_root is None else str(data_root)})
+                  scheduler=scheduler, checkpoint=out_dir / "checkpoint.npz" if rank == 0 else None,
+                  resume=resume, recipe=recipe, progress=progress, log=log,
+                  run={"data_root": None if data_root is None else str(data_root)})
     seconds = time.perf_counter() - started
     final = evaluate(model, test_loader, num_classes=len(test_set.classes))
     result = {"test_acc": final["acc"], "test_loss": final["loss"], "seconds": seconds, "history": history}
