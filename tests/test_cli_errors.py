@@ -353,3 +353,24 @@ def test_integer_input_is_told_to_become_floats(layer, shape):
         layer()(cr.tensor(np.zeros(shape, np.uint8)))
     message = str(info.value)
     assert "got uint8" in message and "convert it to floats first" in message and "dtype=uint8" not in message
+
+
+def test_adam_alone_gets_adams_learning_rate_and_an_explicit_lr_wins():
+    from chainrule.train.recipes import recipe_for
+
+    assert recipe_for({"optimizer": "adam"})["lr"] == 1e-3
+    assert recipe_for({"optimizer": "adamw"})["lr"] == 1e-3
+    assert recipe_for({"optimizer": "adam", "lr": 0.01})["lr"] == 0.01
+    assert recipe_for({})["lr"] == 0.05
+
+
+def test_the_progress_bar_stays_out_of_a_log_file(data_root, tmp_path):
+    log = tmp_path / "train.log"
+    with open(log, "w") as handle:
+        subprocess.run([sys.executable, "-m", "chainrule.cli", "train", "--data-root", str(data_root), "--out",
+                        str(tmp_path / "run"), "--epochs", "1", "--hidden", "16", "--batch-size", "64"],
+                       stdout=handle, stderr=subprocess.STDOUT, env={**os.environ, "OMP_NUM_THREADS": "1"},
+                       timeout=300, check=True)
+    text = log.read_text()
+    assert "epoch 1/1" not in text and "batch/s" not in text and "\r" not in text
+    assert "train loss" in text and "test accuracy" in text

@@ -103,3 +103,20 @@ def test_the_module_runs_as_a_program(layers):
                            "--shape", "2,3"], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 1
     assert "sign_flipped" in done.stdout
+
+
+@pytest.mark.parametrize("target, shapes, complaint", [
+    ("Cube", ["3", "3"], "cannot run on 2 input(s) of shapes 3 3"),          # one input too many
+    ("two_layer", ["3,4"], "cannot run on 1 input(s) of shapes 3,4"),        # one input missing
+    ("two_layer", ["3,4", "5,2"], "cannot run on 2 input(s) of shapes 3,4 5,2"),  # shapes that do not fit
+])
+def test_inputs_the_target_cannot_take_are_usage_errors_not_failed_gradients(layers, capsys, target, shapes,
+                                                                             complaint):
+    assert main(["check", f"{layers}:{target}", "--shape", *shapes]) == 2
+    err = capsys.readouterr().err
+    assert complaint in err and "pass one --shape per input" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_wrong_gradient_still_exits_1(layers, capsys):
+    assert main(["check", f"{layers}:CubeSignFlipped", "--shape", "3"]) == 1

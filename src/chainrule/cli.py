@@ -99,10 +99,26 @@ def run_check(args: argparse.Namespace) -> int:
     draw = (lambda shape: rng.uniform(0.5, 2.0, shape)) if args.positive else rng.standard_normal
     dtype = args.dtype or _parameter_dtype(target) or "float64"
     inputs = [np.asarray(draw(shape)).astype(dtype) for shape in args.shape]
+    _check_it_runs(target, inputs, args)
     report = gradcheck(target, inputs, seed=args.seed, mode=args.mode, rtol=args.rtol, atol=args.atol,
                        raise_on_fail=False, move_kinks=not args.keep_kinks)
     print(report)
     return 0 if report.passed else 1
+
+
+def _check_it_runs(target, inputs: list, args: argparse.Namespace) -> None:
+    """A forward pass on the drawn inputs, so that a call the target cannot take (a wrong number
+    of --shape values, shapes that do not fit together) is a usage error (exit 2), not a
+    failed gradient (exit 1)."""
+    from .gradcheck.target import Reseeder, make_target
+
+    try:
+        make_target(target, inputs, None, Reseeder(args.seed)).evaluate(inputs)
+    except (TypeError, ValueError) as error:
+        shapes = " ".join(",".join(map(str, shape)) or "scalar" for shape in args.shape)
+        raise UsageError(f"{args.target} cannot run on {len(inputs)} input(s) of shapes {shapes} "
+                         f"({type(error).__name__}: {error}); pass one --shape per input, in order, "
+                         f"with shapes that fit together") from None
 
 
 def _parameter_dtype(target):
@@ -148,7 +164,8 @@ def add_train_command(subcommands) -> None:
     def default(key: str) -> str:
         value = recipes.DEFAULTS[key]
         text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
-        per_model = [f"{model}: {options[key]}" for model, options in recipes.MODEL_DEFAULTS.items() if key in options]
+        per_model = [f"{name}: {options[key]}" for name, options in
+                     {**recipes.MODEL_DEFAULTS, **recipes.OPTIMIZER_DEFAULTS}.items() if key in options]
         return f" (default: {text}{'; ' + ', '.join(per_model) if per_model else ''})"
 
     train = subcommands.add_parser(

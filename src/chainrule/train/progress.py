@@ -5,6 +5,11 @@ import sys
 from typing import Callable
 
 
+def _is_terminal(stream) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
 class _NoBar:
     def update(self, n: int = 1) -> None:
         pass
@@ -14,8 +19,9 @@ class _NoBar:
 
 
 def progress_bar(total: int, initial: int = 0, desc: str = "", enabled: bool = True):
-    """A tqdm bar on stderr, or a silent stand-in when disabled or tqdm is missing."""
-    if not enabled:
+    """A tqdm bar on stderr, or a silent stand-in when disabled, tqdm is missing, or stderr is
+    not a terminal (a log file gets the epoch table, not every update of the bar)."""
+    if not enabled or not _is_terminal(sys.stderr):
         return _NoBar()
     try:
         from tqdm import tqdm

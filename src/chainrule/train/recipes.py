@@ -35,15 +35,20 @@ DEFAULTS = {
 MODEL_DEFAULTS = {"cnn": {"epochs": 8}}
 """Where a model's good recipe differs from DEFAULTS (a CNN needs fewer, slower epochs)."""
 
+OPTIMIZER_DEFAULTS = {"adam": {"lr": 1e-3}, "adamw": {"lr": 1e-3}}
+"""Where an optimizer's good learning rate differs from SGD's (Adam's steps are already scaled)."""
+
 
 def recipe_for(options: dict) -> dict:
-    """DEFAULTS, then the model's own defaults, then ``options`` (None means "default")."""
+    """DEFAULTS, then the model's and the optimizer's own defaults, then ``options`` (None means
+    "default"): ``--optimizer adam`` alone gets Adam's learning rate, an explicit ``lr`` wins."""
     given = {k: v for k, v in options.items() if v is not None}
     unknown = set(given) - set(DEFAULTS)
     if unknown:
         raise TypeError(f"unknown training options: {sorted(unknown)}")
     model = given.get("model", DEFAULTS["model"])
-    recipe = {**DEFAULTS, **MODEL_DEFAULTS.get(model, {}), **given}
+    optimizer = given.get("optimizer", DEFAULTS["optimizer"])
+    recipe = {**DEFAULTS, **MODEL_DEFAULTS.get(model, {}), **OPTIMIZER_DEFAULTS.get(optimizer, {}), **given}
     check_recipe(recipe)
     return recipe
 
