@@ -162,10 +162,66 @@ def test_load_state_dict_checks_what_it_gets():
         ((arrays(4),), {"batch_size": 0}, ValueError, "batch_size must be a positive integer"),
         ((arrays(4),), {"seed": -1}, ValueError, "seed must be a non-negative integer"),
         (((numpy.zeros((4, 2)), numpy.zeros(3, numpy.int64)),), {}, ValueError, "x has 4 samples but y has 3"),
-        (((numpy.zeros((4, 2)), numpy.zeros(4)),), {}, TypeError, "expected 1-D integer labels"),
-        ((numpy.zeros((4, 2)),), {}, TypeError, "expected a dataset with .images and .labels"),
+        ((numpy.zeros((4, 2)),), {}, TypeError, r"wrap arrays in data.TensorDataset\(x, y\)"),
+        ((object(),), {}, TypeError, "a dataset with __len__ and __getitem__; got object"),
     ],
 )
 def test_bad_arguments_are_explained(args, kwargs, error, phrase):
     with pytest.raises(error, match=phrase):
         data.DataLoader(*args, **kwargs)
+
+
+# -- PyTorch's dataset protocol, TensorDataset, regression targets, token ids ----------------------------------
+class SquaresDataset:
+    """A dataset as PyTorch users write one: __len__, and __getitem__ returning (features, target)."""
+
+    def __len__(self):
+        return 7
+
+    def __getitem__(self, index):
+        return numpy.array([index, index + 0.5], numpy.float32), float(index * index)
+
+
+def test_a_protocol_dataset_is_batched_sample_by_sample_and_stacked():
+    loader = data.DataLoader(SquaresDataset(), batch_size=3)
+    assert len(loader) == 3
+    batches = list(loader)
+    xb, yb = batches[0]
+    assert xb.shape == (3, 2) and xb.dtype == numpy.float32 and xb.tolist() == [[0, 0.5], [1, 1.5], [2, 2.5]]
+    assert yb.dtype == numpy.float64 and yb.tolist() == [0.0, 1.0, 4.0]
+    assert batches[2][1].tolist() == [36.0]
+
+
+def test_a_protocol_dataset_shuffles_and_resumes_like_arrays():
+    shuffled = data.DataLoader(SquaresDataset(), batch_size=2, shuffle=True, seed=4)
+    first = [yb.tolist() for _, yb in shuffled]
+    assert sorted(sum(first, [])) == [i * i for i in range(7)]
+    resumed = data.DataLoader(SquaresDataset(), batch_size=2, shuffle=True, seed=4)
+    resumed.load_state_dict({"seed": 4, "epoch": 0, "batch": 2})
+    assert [yb.tolist() for _, yb in resumed] == first[2:]
+
+
+def test_tensor_dataset_holds_rows_and_the_loader_slices_it():
+    x, y = numpy.arange(12.0).reshape(6, 2), numpy.arange(6) % 2
+    dataset = data.TensorDataset(cr.tensor(x), y)
+    assert len(dataset) == 6
+    row_x, row_y = dataset[4]
+    assert row_x.tolist() == [8.0, 9.0] and int(row_y.item()) == 0
+    xb, yb = next(iter(data.DataLoader(dataset, batch_size=4)))
+    assert xb.tolist() == x[:4].astype(numpy.float32).tolist() and yb.dtype == numpy.int64
+    with pytest.raises(ValueError, match=r"same first dimension, got shapes \(6, 2\), \(5,\)"):
+        data.TensorDataset(x, numpy.zeros(5))
+
+
+def test_regression_targets_of_any_shape_are_kept_as_floats():
+    x, y = numpy.random.default_rng(0).random((5, 3)), numpy.random.default_rng(1).random((5, 2, 2))
+    xb, yb = next(iter(data.DataLoader((x, y), batch_size=5)))
+    assert yb.shape == (5, 2, 2) and yb.dtype == numpy.float64
+    numpy.testing.assert_array_equal(yb.numpy(), y)
+
+
+def test_integer_token_inputs_pass_without_a_transform():
+    tokens, targets = numpy.arange(20, dtype=numpy.int64).reshape(4, 5), numpy.arange(4)
+    xb, yb = next(iter(data.DataLoader((tokens, targets), batch_size=4)))
+    assert xb.dtype == numpy.int64 and xb.tolist() == tokens.tolist()
+    assert yb.tolist() == [0, 1, 2, 3]

@@ -12,7 +12,7 @@ from .catalog import DatasetSpec, IdxFile
 from .datasets import MNIST, FashionMNIST
 from .download import DownloadError, download
 from .idx import read_idx, write_idx
-from .loader import DataLoader
+from .loader import DataLoader, TensorDataset
 from .locate import DatasetNotFoundError, cache_dir
 from .mnist_pickle import load_mnist_pickle
 from .sampler import DistributedSampler
@@ -29,7 +29,7 @@ from .transforms import (
 
 __all__ = [
     "DataFormatError", "DataLoader", "DatasetNotFoundError", "DatasetSpec", "DistributedSampler", "DownloadError",
-    "FashionMNIST", "IdxFile", "MNIST", "atomic_write", "cache_dir", "download",
+    "FashionMNIST", "IdxFile", "MNIST", "TensorDataset", "atomic_write", "cache_dir", "download",
     "load_mnist_pickle", "read_idx", "write_idx",
     "Compose", "Flatten", "Normalize", "ToFloat",
     "FASHION_MNIST_MEAN", "FASHION_MNIST_STD", "MNIST_MEAN", "MNIST_STD",

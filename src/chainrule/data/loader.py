@@ -14,12 +14,18 @@ _STATE_KEYS = ("seed", "epoch", "batch")
 
 
 class DataLoader:
-    """Iterate over ``(x, y)`` batches as Tensors.
+    """Iterate over ``(x, y)`` batches as Tensors (or ``(x, y, ...)``, one Tensor per field).
 
     dataset_or_arrays: an object with ``.images`` and ``.labels`` arrays (MNIST,
-    FashionMNIST) or a pair ``(x, y)`` of arrays with the same first dimension.
-    transform: applied to each batch of x; defaults to the dataset's ``transform``,
-    else ``ToFloat()`` (uint8 to float32 in [0, 1]). y comes out as int64.
+    FashionMNIST), a pair ``(x, y)`` of arrays with the same first dimension, a
+    :class:`TensorDataset`, or any dataset with PyTorch's protocol (``__len__`` and
+    ``__getitem__`` returning a sample: a tuple of arrays, Tensors or numbers), whose
+    samples are stacked field by field. Targets may be integer labels (given as int64) or
+    floats of any shape (regression).
+    transform: applied to each batch of x; defaults to the dataset's ``transform`` (for
+    ``.images`` datasets), else ``ToFloat()`` for unsigned-integer images (uint8 to float32
+    in [0, 1]) and floats (cast to float32), and nothing for signed integers (token ids)
+    or for a protocol dataset (its ``__getitem__`` transforms its own samples).
 
     Shuffled orders come from a generator seeded with ``(seed, epoch)``, so epoch k
     has the same order in every run with the same seed, whatever happened before.
@@ -44,7 +50,8 @@ class DataLoader:
         transform: Callable[[numpy.ndarray], numpy.ndarray] | None = None,
         sampler=None,
     ):
-        self.x, self.y = _arrays(dataset_or_arrays)
+        self.fields, self.dataset = _fields(dataset_or_arrays)
+        self.samples = len(self.fields[0]) if self.fields is not None else len(self.dataset)
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler and shuffle=True exclude each other (the sampler sets the order)")
         self.sampler = sampler
@@ -53,9 +60,11 @@ class DataLoader:
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.drop_last = drop_last
-        if transform is None:
+        if transform is None and self.fields is not None:
             transform = getattr(dataset_or_arrays, "transform", None)
-        self.transform = ToFloat() if transform is None else transform
+            if transform is None and self.fields[0].dtype.kind in "uf":
+                transform = ToFloat()
+        self.transform = transform
         if seed is None and shuffle:
             # Draw a seed from chainrule's generator so cr.manual_seed governs the order
             # and state_dict() can still record it for an exact resume.
@@ -69,7 +78,7 @@ class DataLoader:
 
     def __len__(self) -> int:
         """Number of batches per epoch."""
-        samples = len(self.y) if self.sampler is None else len(self.sampler)
+        samples = self.samples if self.sampler is None else len(self.sampler)
         if self.drop_last:
             return samples // self.batch_size
         return math.ceil(samples / self.batch_size)
@@ -81,16 +90,26 @@ class DataLoader:
         self._resuming = False
         epoch, start, count = self._epoch, self._batch, len(self)
         order = self._order(epoch)
-        samples = len(self.y) if order is None else len(order)
+        samples = self.samples if order is None else len(order)
         for index in range(start, count):
             lo, hi = index * self.batch_size, min((index + 1) * self.batch_size, samples)
             rows = slice(lo, hi) if order is None else order[lo:hi]
             # Record the position before handing the batch out, so a state_dict()
             # taken while the caller trains on it says where to continue.
             self._epoch, self._batch = (epoch, index + 1) if index + 1 < count else (epoch + 1, 0)
-            yield Tensor(self.transform(self.x[rows])), Tensor(self.y[rows])
+            yield self._batch_of(rows)
         if start >= count:
             self._epoch, self._batch = epoch + 1, 0
+
+    def _batch_of(self, rows) -> tuple:
+        if self.fields is not None:
+            batch = [field[rows] for field in self.fields]
+        else:
+            indices = range(rows.start, rows.stop) if isinstance(rows, slice) else rows
+            batch = _collate([self.dataset[int(i)] for i in indices])
+        if self.transform is not None:
+            batch[0] = self.transform(batch[0])
+        return tuple(Tensor(field) for field in batch)
 
     def _order(self, epoch: int) -> numpy.ndarray | None:
         if self.sampler is not None:
@@ -99,7 +118,7 @@ class DataLoader:
             return numpy.asarray(list(self.sampler), dtype=numpy.intp)
         if not self.shuffle:
             return None
-        return numpy.random.default_rng([self.seed, epoch]).permutation(len(self.y))
+        return numpy.random.default_rng([self.seed, epoch]).permutation(self.samples)
 
     def state_dict(self) -> dict:
         """``{"seed", "epoch", "batch"}``: the next batch to hand out, as plain ints."""
@@ -121,23 +140,62 @@ class DataLoader:
 
     def __repr__(self) -> str:
         return (
-            f"DataLoader({len(self.y)} samples, batch_size={self.batch_size}, shuffle={self.shuffle}, "
+            f"DataLoader({self.samples} samples, batch_size={self.batch_size}, shuffle={self.shuffle}, "
             f"drop_last={self.drop_last}, {len(self)} batches)"
         )
 
 
-def _arrays(dataset_or_arrays) -> tuple[numpy.ndarray, numpy.ndarray]:
-    if hasattr(dataset_or_arrays, "images") and hasattr(dataset_or_arrays, "labels"):
-        x, y = dataset_or_arrays.images, dataset_or_arrays.labels
-    elif isinstance(dataset_or_arrays, (tuple, list)) and len(dataset_or_arrays) == 2:
-        x, y = (numpy.asarray(a) for a in dataset_or_arrays)
+class TensorDataset:
+    """PyTorch's TensorDataset: sample i is the i-th row of each of the given arrays (or Tensors),
+    which must be equally long. A DataLoader batches it by slicing the arrays, not sample by sample."""
+
+    def __init__(self, *tensors):
+        if not tensors:
+            raise ValueError("TensorDataset: needs at least one array")
+        self.tensors = tuple(t.numpy() if isinstance(t, Tensor) else numpy.asarray(t) for t in tensors)
+        lengths = [len(t) if t.ndim else None for t in self.tensors]
+        if None in lengths or len(set(lengths)) != 1:
+            shapes = ", ".join(str(t.shape) for t in self.tensors)
+            raise ValueError(f"TensorDataset: every array needs the same first dimension, got shapes {shapes}")
+
+    def __len__(self) -> int:
+        return len(self.tensors[0])
+
+    def __getitem__(self, index) -> tuple:
+        return tuple(Tensor(t[index]) for t in self.tensors)
+
+    def __repr__(self) -> str:
+        return f"TensorDataset({len(self)} samples, shapes {', '.join(str(t.shape[1:]) for t in self.tensors)})"
+
+
+def _fields(source) -> tuple[list | None, object]:
+    """(whole arrays, None) for the kinds a loader slices; (None, dataset) for a protocol
+    dataset, which it indexes sample by sample."""
+    if hasattr(source, "images") and hasattr(source, "labels"):
+        arrays = [source.images, source.labels]
+    elif isinstance(source, TensorDataset):
+        arrays = list(source.tensors)
+    elif isinstance(source, (tuple, list)) and len(source) == 2:
+        arrays = [numpy.asarray(a) for a in source]
+        if len(arrays[0]) != len(arrays[1]):
+            raise ValueError(f"DataLoader: x has {len(arrays[0])} samples but y has {len(arrays[1])}")
+    elif hasattr(source, "__len__") and hasattr(source, "__getitem__") and not hasattr(source, "shape"):
+        return None, source
     else:
         raise TypeError(
-            "DataLoader: expected a dataset with .images and .labels, or a pair (x, y) of arrays; "
-            f"got {type(dataset_or_arrays).__name__}"
+            "DataLoader: expected a dataset with .images and .labels, a pair (x, y) of arrays, a TensorDataset, "
+            f"or a dataset with __len__ and __getitem__; got {type(source).__name__}"
+            + (" (wrap arrays in data.TensorDataset(x, y))" if hasattr(source, "shape") else "")
         )
-    if y.ndim != 1 or y.dtype.kind not in "iu":
-        raise TypeError(f"DataLoader: expected 1-D integer labels, got {y.dtype} of shape {y.shape}")
-    if len(x) != len(y):
-        raise ValueError(f"DataLoader: x has {len(x)} samples but y has {len(y)}")
-    return x, y.astype(numpy.int64, copy=False)
+    return [a.astype(numpy.int64, copy=False) if a.dtype.kind in "iu" and i > 0 else a
+            for i, a in enumerate(arrays)], None
+
+
+def _collate(samples: list) -> list:
+    """Stack a batch of samples field by field: a sample is a tuple or list of arrays, Tensors or
+    numbers (or one of them alone)."""
+    rows = [sample if isinstance(sample, (tuple, list)) else (sample,) for sample in samples]
+    if len({len(row) for row in rows}) > 1:
+        raise ValueError("DataLoader: the dataset's samples have different numbers of fields")
+    return [numpy.stack([value.numpy() if isinstance(value, Tensor) else numpy.asarray(value) for value in field])
+            for field in zip(*rows)]

@@ -126,7 +126,7 @@ def fit(model: Module, optimizer, train_loader, *, epochs: int, loss_fn: Callabl
         size = getattr(train_loader, "batch_size", None)
         raise ValueError(
             "fit: the training loader yields no batch per epoch"
-            + (f" (batch size {size}, drop_last={train_loader.drop_last}, {len(train_loader.y)} samples): "
+            + (f" (batch size {size}, drop_last={train_loader.drop_last}, {train_loader.samples} samples): "
                f"use a batch size no larger than the training set" if size is not None else "")
         )
     loss_fn = loss_fn or CrossEntropyLoss()
