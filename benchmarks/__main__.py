@@ -30,7 +30,8 @@ QUICK_SWEEP = [(32, 512), (128, 512), (1024, 512), (128, 128), (128, 2048)]
 
 
 def parse_arguments() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
+    parser = argparse.ArgumentParser(prog=os.environ.get("CHAINRULE_BENCH_PROG", "python -m benchmarks"),
+                                     description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("tasks", nargs="*", metavar="TASK",
                         help=f"any of {', '.join(TASKS)} (default: all)")
@@ -107,6 +108,9 @@ def main() -> None:
     extra_env = {"OPENBLAS_CORETYPE": core} if core else {}
     common = dict(reps=reps, threads=arguments.threads, extra_env=extra_env, seed=arguments.seed)
     sections = [header(arguments, frameworks, core)]
+    busy = machine.busy_warning()
+    if busy:
+        sections[0] += f"\n{busy}"
     print(sections[0], flush=True)
     results = {}
 
@@ -145,7 +149,9 @@ def main() -> None:
             section("mlp epoch as a multiple of its matrix products alone", report.limit_multiples_table(results["mlp"], results["limit"]))
     if "cnn" in arguments.tasks:
         results.update(cnn.run_task(arguments, frameworks, common, section))
-    sections.append(f"frameworks as measured:\n{describe_frameworks(results)}\n\nload average at end: {machine.load_average()}")
+    busy = machine.busy_warning()
+    sections.append(f"frameworks as measured:\n{describe_frameworks(results)}\n\nload average at end: {machine.load_average()}"
+                    + (f"\n{busy}" if busy else ""))
     print(f"\n{sections[-1]}")
     arguments.out.mkdir(parents=True, exist_ok=True)
     (arguments.out / "results.json").write_text(json.dumps(results, indent=1))

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from chainrule.distributed import launch
 
-from .machine import cpu_name, load_average, openblas_avx512_override, thread_environment
+from .machine import busy_warning, cpu_name, load_average, openblas_avx512_override, thread_environment
 from .stats import Spread
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,7 +94,7 @@ def write_report(options, times: dict, blas_core: str | None, load_before: str) 
     report = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "cpu": cpu_name(), "cores": options.cores, "load_average_before": load_before,
               "load_average_after": load_average(), "steps": options.steps, "reps": options.reps,
-              "openblas_coretype": blas_core, "rows": rows}
+              "openblas_coretype": blas_core, "busy_at_end": busy_warning(), "rows": rows}
     options.out.parent.mkdir(parents=True, exist_ok=True)
     options.out.write_text(json.dumps(report, indent=1))
     return report
@@ -103,6 +103,7 @@ def write_report(options, times: dict, blas_core: str | None, load_before: str) 
 def table(report: dict) -> str:
     lines = [f"{report['cpu']}, {report['cores']} cores, load {report['load_average_before']} → "
              f"{report['load_average_after']}, {report['reps']} reps",
+             *([report["busy_at_end"]] if report.get("busy_at_end") else []),
              "framework            ranks  s/epoch (min–max)        speed-up  efficiency"]
     for row in sorted(report["rows"], key=lambda r: (r["framework"], -r["bucket_mb"], r["ranks"])):
         name = row["framework"] + ("" if row["bucket_mb"] else " (per-tensor)")

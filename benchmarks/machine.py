@@ -38,6 +38,24 @@ def cpu_flags() -> set[str]:
     return set()
 
 
+BUSY_LOAD_PER_CORE = 0.5
+"""A 1-minute load average above this many runnable processes per core means other work shares
+the CPUs: the timings, and their ratios, are not to be trusted."""
+
+
+def busy_warning() -> str | None:
+    """A warning to print when the machine is busy, else None."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return None
+    cores = os.cpu_count() or 1
+    if load <= BUSY_LOAD_PER_CORE * cores:
+        return None
+    return (f"WARNING: the machine is busy (load average {load:.2f} on {cores} cores): other work shares the "
+            f"CPUs, so these figures are unreliable; run again on a quiet machine")
+
+
 def load_average() -> str:
     try:
         return " ".join(f"{value:.2f}" for value in os.getloadavg())

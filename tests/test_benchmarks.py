@@ -4,6 +4,7 @@ same SGD steps from the same weights, and the summaries are the statistics they 
 Speed itself is never asserted here; ``python -m benchmarks`` measures it.
 """
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import workloads  # noqa: E402
+from benchmarks import machine, workloads  # noqa: E402
 from chainrule import cli  # noqa: E402
 from benchmarks.stats import Spread, paired_ratios  # noqa: E402
 from benchmarks.trainers import trainer_class  # noqa: E402
@@ -94,3 +95,19 @@ def test_other_commands_still_refuse_unknown_arguments(capsys):
         cli.main(["evaluate", "checkpoint.npz", "--quick"])
     assert exit_info.value.code == 2
     assert "unrecognized arguments: --quick" in capsys.readouterr().err
+
+
+def test_chainrule_bench_help_names_chainrule_bench():
+    process = subprocess.run([sys.executable, "-m", "chainrule.cli", "bench", "--help"], capture_output=True,
+                             text=True, timeout=120)
+    assert process.returncode == 0 and process.stdout.startswith("usage: chainrule bench")
+
+
+@pytest.mark.parametrize("load, cores, busy", [(6.7, 2, True), (1.1, 2, True), (0.9, 2, False), (0.0, 16, False)])
+def test_a_busy_machine_is_called_out(monkeypatch, load, cores, busy):
+    monkeypatch.setattr(machine.os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(machine.os, "cpu_count", lambda: cores)
+    warning = machine.busy_warning()
+    assert (warning is not None) == busy
+    if busy:
+        assert f"load average {load:.2f} on {cores} cores" in warning and "unreliable" in warning

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.util
+import os
 import pathlib
 import sys
 from collections.abc import Callable, Sequence
@@ -360,7 +361,8 @@ def run_bench(args: argparse.Namespace) -> int:
         raise UsageError(
             f"the benchmarks live in the source repository, and this installation ({root}) has none: "
             f"clone the repository, run pip install -e '.[bench]' in it, then chainrule bench (or make bench)")
-    return subprocess.run([sys.executable, "-m", "benchmarks", *args.passed_on], cwd=root).returncode
+    env = {**os.environ, "CHAINRULE_BENCH_PROG": "chainrule bench"}  # its --help then names this command
+    return subprocess.run([sys.executable, "-m", "benchmarks", *args.passed_on], cwd=root, env=env).returncode
 
 
 COMMANDS: list[Callable] = [add_train_command, add_evaluate_command, add_check_command, add_bench_command]
