@@ -225,3 +225,12 @@ def test_integer_token_inputs_pass_without_a_transform():
     xb, yb = next(iter(data.DataLoader((tokens, targets), batch_size=4)))
     assert xb.dtype == numpy.int64 and xb.tolist() == tokens.tolist()
     assert yb.tolist() == [0, 1, 2, 3]
+
+
+def test_a_loader_over_arrays_still_shows_them_as_x_and_y():
+    x, y = arrays(6)
+    loader = data.DataLoader((x, y), batch_size=2)
+    numpy.testing.assert_array_equal(loader.x, x)
+    assert loader.y.dtype == numpy.int64 and loader.y.tolist() == y.tolist()
+    with pytest.raises(AttributeError, match="holds no whole arrays"):
+        data.DataLoader(SquaresDataset()).y

@@ -101,6 +101,22 @@ class DataLoader:
         if start >= count:
             self._epoch, self._batch = epoch + 1, 0
 
+    @property
+    def x(self):
+        """The whole input array (for a loader over arrays, not a protocol dataset)."""
+        return self._whole(0)
+
+    @property
+    def y(self):
+        """The whole target array (for a loader over arrays, not a protocol dataset)."""
+        return self._whole(1)
+
+    def _whole(self, position: int):
+        if self.fields is None or position >= len(self.fields):
+            raise AttributeError(f"DataLoader over {type(self.dataset).__name__} holds no whole arrays: index the "
+                                 f"dataset itself")
+        return self.fields[position]
+
     def _batch_of(self, rows) -> tuple:
         if self.fields is not None:
             batch = [field[rows] for field in self.fields]
