@@ -210,3 +210,50 @@ def test_an_own_generator_is_independent_of_the_default_one():
     own = cr.randn(3, generator=np.random.default_rng(99)).numpy()
     np.testing.assert_array_equal(cr.randn(3).numpy(), expected)
     np.testing.assert_array_equal(own, np.random.default_rng(99).standard_normal(3, dtype=F32))
+
+
+# -- the dtype rule holds for a user's Function too ---------------------------------------------------------
+class ScaledTanh(cr.Function):
+    """y = tanh(x)·w, written as a user would: no dtype checks of its own."""
+
+    def forward(self, x, w):
+        self.x, self.w = x, w
+        return np.tanh(x) * w
+
+    def backward(self, dy):
+        # y = tanh(x)·w  ⇒  dx = dy·w·(1 − tanh²x), dw = dy·tanh x
+        t = np.tanh(self.x)
+        return dy * self.w * (1 - t * t), dy * t
+
+
+def test_a_users_function_refuses_float32_with_float64_at_the_call_naming_it():
+    x64 = cr.tensor(np.ones(3), requires_grad=True)
+    w32 = cr.tensor(np.ones(3, np.float32), requires_grad=True)
+    with pytest.raises(TypeError, match=r"^ScaledTanh: mixing float64 and float32 inputs would silently promote "
+                                        r"float32 to float64; cast explicitly"):
+        ScaledTanh()(x64, w32)
+
+
+def test_a_python_number_given_to_a_users_function_takes_the_tensors_dtype():
+    x = cr.tensor(np.linspace(-1, 1, 4).astype(np.float32), requires_grad=True)
+    y = ScaledTanh()(x, 2.0)
+    assert y.dtype == np.float32
+    y.sum().backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_allclose(x.grad, 2.0 * (1 - np.tanh(x.data) ** 2), rtol=1e-6)
+
+
+def test_integer_inputs_beside_floats_are_no_mix():
+    class Pick(cr.Function):
+        def forward(self, x, index):
+            self.shape, self.index = x.shape, index
+            return x[index]
+
+        def backward(self, dy):
+            # y = x[i]  ⇒  dx = 0 except dx[i] = dy
+            dx = np.zeros(self.shape, dy.dtype)
+            dx[self.index] = dy
+            return dx, None
+
+    x = cr.tensor(np.arange(4, dtype=np.float32), requires_grad=True)
+    assert Pick()(x, np.array([2, 0])).tolist() == [2.0, 0.0]

@@ -138,16 +138,23 @@ class Function:
         tensors = inputs
         for t in inputs:
             if not isinstance(t, Tensor):
-                tensors = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in inputs)
+                tensors = _as_tensors(inputs)
                 break
         # List comprehensions, not generators: this runs once per op, and at batch size 1
         # the per-op overhead is what a training step costs.
+        arrays = [t.data for t in tensors]
+        if len(arrays) > 1:
+            first = arrays[0].dtype
+            for array in arrays:
+                if array.dtype is not first:  # NumPy's built-in dtypes are singletons: one test each
+                    _check_floating_dtypes(self, arrays)
+                    break
         wants = tuple([t.requires_grad for t in tensors])
         record = _grad_enabled and True in wants
         self.needs_input_grad = wants if record else (False,) * len(tensors)
         started = time.perf_counter() if _observers else 0.0
         try:
-            out = self.forward(*[t.data for t in tensors])
+            out = self.forward(*arrays)
         except ValueError as error:
             if self.broadcasts and not isinstance(error, ShapeError):
                 _check_broadcastable(self, tensors)
@@ -182,6 +189,40 @@ class Function:
     def __repr__(self) -> str:
         return f"<{self.name}>"
 
+
+
+def _as_tensors(inputs) -> tuple:
+    """The inputs as Tensors; a floating number or array beside a floating Tensor takes its dtype,
+    so that a Python float never turns a float32 call into a float64 one. Integers and booleans
+    (indices, labels, masks) stay as they are."""
+    like = next((t for t in inputs if isinstance(t, Tensor) and t.data.dtype.kind == "f"), None)
+    converted = []
+    for value in inputs:
+        if not isinstance(value, Tensor):
+            array = backend.xp.asarray(value)
+            if like is not None and array.dtype.kind == "f":
+                array = array.astype(like.data.dtype, copy=False)
+            value = Tensor(array)
+        converted.append(value)
+    return tuple(converted)
+
+
+def _check_floating_dtypes(fn: Function, arrays: list) -> None:
+    """The dtype rule of every Function call, built-in or written by a user: floating inputs share
+    one dtype. NumPy would compute float32 with float64 in float64, and the float32 input's
+    gradient would come back float64, failing in backward() and blaming a correct backward.
+    Registered ops check in their forward, with messages that name what they combine."""
+    if getattr(fn, "op_name", None) is not None:
+        return
+    floating = [a.dtype for a in arrays if a.dtype.kind == "f"]
+    if len(set(floating)) > 1:
+        result = numpy.result_type(*floating)
+        promoted = sorted({str(d) for d in floating if d != result})
+        raise TypeError(
+            f"{fn.name}: mixing {' and '.join(str(d) for d in floating)} inputs would "
+            f"silently promote {', '.join(promoted)} to {result}; cast explicitly first, e.g. x.astype('{result}') "
+            f"or x.astype('{promoted[0]}')"
+        )
 
 
 def _check_broadcastable(fn: Function, tensors: tuple) -> None:
