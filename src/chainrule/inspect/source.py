@@ -13,6 +13,9 @@ _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.
 _ENGINE = tuple(_PACKAGE_DIR + part for part in ("tensor.py", "anomaly.py", "ops" + os.sep, "inspect" + os.sep))
 _STDLIB_DIR = os.path.abspath(sysconfig.get_paths()["stdlib"]) + os.sep
 _SITE_DIRS = tuple(os.path.abspath(sysconfig.get_paths()[key]) + os.sep for key in ("purelib", "platlib"))
+_SCRIPTS_DIR = os.path.abspath(sysconfig.get_paths()["scripts"]) + os.sep
+"""Where pip puts console-script launchers: ``chainrule``'s is a stub that calls cli.main, no
+user's code."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,8 @@ def _source_line(frame) -> SourceLine:
 
 
 def _is_standard_library(path: str, filename: str) -> bool:
-    if filename.startswith("<frozen"):
+    """Python's own code, or a console-script launcher: frames that run a program, not write it."""
+    if filename.startswith("<frozen") or path.startswith(_SCRIPTS_DIR):
         return True
     return path.startswith(_STDLIB_DIR) and not path.startswith(_SITE_DIRS)
 

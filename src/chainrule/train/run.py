@@ -98,7 +98,7 @@ def _train_in(out_dir: Path, recipe: dict, resume, data_root, progress: bool, lo
     shares = f" ({world} ranks of {recipe['batch_size'] // world})" if world > 1 else ""
     log(f"chainrule train: {recipe['model']} on {recipe['dataset']} ({len(train_set)} train / "
         f"{len(test_set)} test), {recipe['optimizer']} lr={recipe['lr']}, batch {recipe['batch_size']}{shares}, "
-        f"{recipe['epochs']} epochs, seed {recipe['seed']}")
+        f"{recipe['epochs']} epoch{'s' if recipe['epochs'] != 1 else ''}, seed {recipe['seed']}")
     started = time.perf_counter()
     history = fit(model, optimizer, train_loader, epochs=recipe["epochs"], test_loader=test_loader,
                   scheduler=scheduler, checkpoint=out_dir / "checkpoint.npz" if rank == 0 else None,
