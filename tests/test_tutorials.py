@@ -21,11 +21,13 @@ def load_build():
 
 def output_kinds(cell) -> list:
     """What a code cell printed or showed: "stdout" and display MIME types, in order. Standard
-    error is left out: it carries the environment's notices (a font cache being built)."""
+    error is left out: it carries the environment's notices (a font cache being built). Output
+    printed in a row counts once: the kernel sends it in as many messages as its flush timer
+    fires while the cell runs, more of them on a busy machine."""
     kinds = []
     for output in cell.outputs:
         if output.output_type == "stream":
-            if output.name == "stdout":
+            if output.name == "stdout" and kinds[-1:] != ["stdout"]:
                 kinds.append("stdout")
         else:
             kinds.append(sorted(output.get("data", {})))
