@@ -183,3 +183,28 @@ def test_cnn_recipe_learns_real_fashion_mnist_subset():
                                   transform=transform)
     history = fit(model, optimizer, loader, epochs=1, test_loader=test_loader, progress=False, log=lambda line: None)
     assert history[-1]["test_acc"] > 0.7
+
+
+def test_a_one_epoch_curve_has_whole_epoch_ticks(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from chainrule.train import plot_history
+
+    captured = []
+    original = plt.Figure.savefig
+
+    def keep_figure(figure, *args, **kwargs):
+        captured.append([list(ax.get_xticks()) for ax in figure.axes])
+        return original(figure, *args, **kwargs)
+
+    plt.Figure.savefig = keep_figure
+    try:
+        plot_history([{"epoch": 1, "train_loss": 0.5, "test_loss": 0.6, "train_acc": 0.8, "test_acc": 0.7}],
+                     tmp_path / "curves.png")
+    finally:
+        plt.Figure.savefig = original
+    for ticks in captured[0]:
+        assert all(float(tick).is_integer() for tick in ticks), ticks

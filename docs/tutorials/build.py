@@ -1,7 +1,10 @@
 """Build the tutorial notebooks from their sources and run them, storing real outputs.
 
+    pip install -e ".[test]"                  # nbformat, nbclient and ipykernel come with the test extra
     python docs/tutorials/build.py            # every notebook
     python docs/tutorials/build.py 02         # those whose name starts with 02
+
+Run it on a quiet machine: the notebooks keep the timings they print.
 
 Each ``sources/NN-name.py`` is a plain Python file in the "percent" format: ``# %%``
 starts a code cell, ``# %% [markdown]`` a markdown cell whose lines start with ``# ``.
@@ -14,8 +17,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
+try:
+    import nbformat
+    from nbclient import NotebookClient
+except ImportError as missing:  # say which extra brings them, not just the module's name
+    raise SystemExit(f"docs/tutorials/build.py needs {missing.name}: pip install -e \".[test]\" "
+                     f"(nbformat, nbclient and ipykernel)") from None
 
 HERE = Path(__file__).resolve().parent
 SOURCES = HERE / "sources"

@@ -27,9 +27,16 @@ def plot_history(history: list[dict], path: str | os.PathLike) -> Path:
         ax_acc.plot(epochs, [100 * row[key] for row in history if key in row], marker="o", label=label)
     ax_loss.set(title="loss", xlabel="epoch", ylabel="cross-entropy")
     ax_acc.set(title="accuracy", xlabel="epoch", ylabel="%")
+    from matplotlib.ticker import MaxNLocator
+
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
         ax.legend()
+        # Epochs are whole: a tick at each (no 0.96 … 1.04 around a single epoch), or whole ones when many.
+        if len(epochs) <= 20:
+            ax.set_xticks(epochs)
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
