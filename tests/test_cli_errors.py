@@ -6,14 +6,11 @@ Oracle: the exit status, the one-line message (what it names), and what is on di
 """
 from __future__ import annotations
 
-import contextlib
 import fcntl
-import json
 import os
 import stat
 import subprocess
 import sys
-import zipfile
 
 import numpy as np
 import pytest

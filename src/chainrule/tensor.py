@@ -212,16 +212,21 @@ def _check_floating_dtypes(fn: Function, arrays: list) -> None:
     one dtype. NumPy would compute float32 with float64 in float64, and the float32 input's
     gradient would come back float64, failing in backward() and blaming a correct backward.
     Registered ops check in their forward, with messages that name what they combine."""
-    if getattr(fn, "op_name", None) is not None:
+    if getattr(fn, "op_name", None) is None:
+        reject_promotion(fn.name, [a for a in arrays if a.dtype.kind == "f"])
+
+
+def reject_promotion(op: str, arrays) -> None:
+    """Raise TypeError naming the dtypes if NumPy's result dtype differs from a floating input's."""
+    if not arrays:
         return
-    floating = [a.dtype for a in arrays if a.dtype.kind == "f"]
-    if len(set(floating)) > 1:
-        result = numpy.result_type(*floating)
-        promoted = sorted({str(d) for d in floating if d != result})
+    result = numpy.result_type(*arrays)
+    promoted = [str(a.dtype) for a in arrays if a.dtype.kind == "f" and a.dtype != result]
+    if promoted:
+        dtypes = " and ".join(str(a.dtype) for a in arrays)
         raise TypeError(
-            f"{fn.name}: mixing {' and '.join(str(d) for d in floating)} inputs would "
-            f"silently promote {', '.join(promoted)} to {result}; cast explicitly first, e.g. x.astype('{result}') "
-            f"or x.astype('{promoted[0]}')"
+            f"{op}: mixing {dtypes} inputs would silently promote {', '.join(promoted)} to {result}; "
+            f"cast explicitly first, e.g. x.astype('{result}') or x.astype('{promoted[0]}')"
         )
 
 

@@ -98,17 +98,6 @@ def broadcast(array, root: int = 0, timeout: float | None = None):
     return array
 
 
-def gather_object(value, root: int = 0) -> list | None:
-    """Every rank's ``value`` (a small JSON-able object) at ``root``, None elsewhere.
-
-    Used for per-rank metadata such as random states. mpi4py pickles the values between the
-    job's own processes; nothing is ever unpickled from a file.
-    """
-    if _comm is None:
-        return [value]
-    return _comm.gather(value, root=root)
-
-
 def exit_job(status: int) -> None:
     """End this rank with ``status`` once every rank has come here (they agreed to stop, and rank 0
     has written what it writes). Not through SystemExit: ``python -m mpi4py`` turns a non-zero

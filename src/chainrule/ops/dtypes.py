@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy
 
 from .. import backend
-from ..tensor import Tensor
+from ..tensor import Tensor, reject_promotion
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
 _DEFAULT_INTEGER = numpy.dtype(numpy.int64)
@@ -99,17 +99,5 @@ def check_same_dtype(op: str, *arrays) -> None:
     first = arrays[0].dtype
     for other in arrays[1:]:
         if other.dtype != first:
-            _reject_promotion(op, arrays)
+            reject_promotion(op, arrays)
             return
-
-
-def _reject_promotion(op: str, arrays: tuple) -> None:
-    """Raise TypeError naming the dtypes if NumPy's result dtype differs from a floating input's."""
-    result = numpy.result_type(*arrays)
-    promoted = [str(a.dtype) for a in arrays if a.dtype.kind == "f" and a.dtype != result]
-    if promoted:
-        dtypes = " and ".join(str(a.dtype) for a in arrays)
-        raise TypeError(
-            f"{op}: mixing {dtypes} inputs would silently promote {', '.join(promoted)} to {result}; "
-            f"cast explicitly first, e.g. x.astype('{result}') or x.astype('{promoted[0]}')"
-        )

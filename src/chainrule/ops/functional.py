@@ -70,7 +70,7 @@ def pow(a, exponent) -> Tensor:  # noqa: A001 - the PyTorch name
     """a ** exponent; a number as exponent takes no gradient (cheaper). An integer tensor to
     a floating number gives the default floating dtype, as in PyTorch."""
     if isinstance(exponent, (int, float)) and isinstance(a, Tensor):
-        if isinstance(exponent, float) or a.data.dtype.kind == "b":
+        if a.data.dtype.kind in "biu" and (isinstance(exponent, float) or a.data.dtype.kind == "b"):
             a = promoted(a, exponent)[0]
         # .item() turns a NumPy scalar into a Python number, which cannot upcast float32.
         return elementwise.PowScalar(getattr(exponent, "item", lambda: exponent)())(a)
