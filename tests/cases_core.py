@@ -155,3 +155,6 @@ case("pow_scalar", lambda a: a**2, lambda a: a**2, _bases, id="pow_scalar(x**2, 
 case("pow", lambda a, e: a ** e, lambda a, e: a ** e, _bases, np.array([0, 0, 0, 2, 1]), id="pow(x**e, e=0 at x=0)")
 case("pow", lambda a, e: a ** e, lambda a, e: a ** e, np.array([1.5, 0.5, 2.0]), np.array([0.0, 0.0, 1.0]),
      id="pow(x**e, e=0 differentiable)")
+
+# -- devices -----------------------------------------------------------------------
+case("to_device", lambda x: cr.ops.ToDevice("cpu")(x) * 2.0, lambda x: x.to("cpu") * 2.0, randn(3, 2))

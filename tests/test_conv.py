@@ -188,7 +188,7 @@ def _conv(x_shape, w_shape, b_shape=None, x_dtype=np.float64, **kwargs):
     (lambda: _conv((3, 5, 5), (4, 3, 3, 3)), r"conv2d: expected input \(N, C, H, W\), got shape \(3, 5, 5\)"),
     (lambda: _conv((1, 3, 5, 5), (4, 3, 3)), r"conv2d: expected weight \(C_out, C_in/groups, kH, kW\), got shape"),
     (lambda: _conv((1, 3, 5, 5), (4, 2, 3, 3)),
-     r"conv2d: expected weight \(C_out, 3, kH, kW\) for input \(1, 3, 5, 5\) with groups=1, got weight \(4, 2, 3, 3\)"),
+     r"conv2d: expected input \(N, 2, H, W\) for weight \(4, 2, 3, 3\) with groups=1, got \(1, 3, 5, 5\)"),
     (lambda: _conv((1, 3, 5, 5), (4, 1, 3, 3), groups=2), r"conv2d: C_in=3 is not divisible by groups=2"),
     (lambda: _conv((1, 4, 5, 5), (3, 2, 3, 3), groups=2), r"conv2d: C_out=3 is not divisible by groups=2"),
     (lambda: _conv((1, 3, 5, 5), (4, 3, 3, 3), (3,)), r"conv2d: expected bias \(4,\) for weight .*, got bias \(3,\)"),

@@ -16,7 +16,7 @@ def test_train_trace_prints_one_step(tmp_path, capsys):
     lines = out.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("#  op"))
     rows = [line.split() for line in lines[start + 2:start + 7]]
-    assert [row[1] for row in rows] == ["Reshape", "Linear", "ReLU", "Linear", "SoftmaxCrossEntropy"]
+    assert [row[1] for row in rows] == ["Flatten", "Linear", "ReLU", "Linear", "SoftmaxCrossEntropy"]
     assert " ".join(rows[1][3:7]) == f"({BATCH}×784) ({HIDDEN}×784) ({HIDDEN}) ({BATCH}×{HIDDEN})"
     saved = BATCH * 784 * 4 + HIDDEN * 784 * 4  # x and W, float32
     assert " ".join(rows[1][8:10]) == f"{saved / 1024:.1f} KiB"

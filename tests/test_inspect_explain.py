@@ -9,7 +9,7 @@ import pytest
 import chainrule as cr
 from chainrule import nn, ops
 from chainrule.inspect import explain_steps
-from chainrule.inspect.formula import split_clauses
+from chainrule.inspect.formula import formula_of, split_clauses
 
 N, D_IN, HIDDEN, CLASSES = 8, 12, 16, 4
 
@@ -22,17 +22,66 @@ def mlp_loss():
     return nn.CrossEntropyLoss()(model(x), y)
 
 
-def test_every_registered_op_has_a_formula_naming_its_inputs():
-    for name, cls in ops.REGISTRY.items():
-        formula = getattr(cls, "formula", None)
-        assert isinstance(formula, str) and formula, f"op {name} has no formula"
-        parameters = list(inspect.signature(cls.forward).parameters.values())[1:]
+def _nodes_by_op() -> dict:
+    """One recorded node of every registered op, from its verification cases."""
+    from op_cases import CASES
+    from oracle import make_inputs
+    from chainrule.tensor import topological_order
+
+    nodes = {}
+    for case in CASES:
+        if case.op in nodes:
+            continue
+        out = case.fn(*make_inputs(case))
+        if out.creator is not None:
+            nodes.update((node.op_name, node) for node in topological_order(out.creator) if node.op_name not in nodes)
+    return nodes
+
+
+def test_every_registered_op_states_its_derivation_once_naming_its_inputs():
+    nodes = _nodes_by_op()
+    assert set(nodes) == set(ops.REGISTRY)
+    for name, node in nodes.items():
+        text = node.formula
+        forward, arrow, gradients = text.partition("⇒")
+        assert arrow and forward.strip() and gradients.strip(), f"op {name}: {text!r} is not 'forward ⇒ gradients'"
+        parameters = list(inspect.signature(type(node).forward).parameters.values())[1:]
         variadic = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters)
         named = {p.name for p in parameters if p.kind is not inspect.Parameter.VAR_POSITIONAL}
-        clauses = split_clauses(formula)
-        assert clauses and all(expression for _, expression in clauses), f"{name}: {formula!r}"
+        clauses = split_clauses(formula_of(node))
+        assert clauses and all(expression for _, expression in clauses), f"{name}: {text!r}"
         if not variadic:
-            assert {lhs for lhs, _ in clauses} <= named, f"{name}: {formula!r} names inputs {named} lacks"
+            assert {lhs for lhs, _ in clauses} <= named, f"{name}: {text!r} names inputs {named} lacks"
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("smoothing", [0.0, 0.25])
+def test_the_cross_entropy_formula_is_the_one_backward_applies(reduction, smoothing):
+    """The text explain prints, read as arithmetic, gives the gradient backward returns."""
+    rng = np.random.default_rng(3)
+    n, c = 5, 4
+    logits = cr.Tensor(rng.standard_normal((n, c)), requires_grad=True)
+    labels = rng.integers(0, c, n)
+    loss = cr.softmax_cross_entropy(logits, labels, reduction=reduction, label_smoothing=smoothing)
+    (step,) = explain_steps(loss)
+    (clause,) = step.clauses
+    scale = {"mean": "dy / N", "sum": "dy", "none": "dyᵢ"}[reduction]
+    if smoothing:
+        assert clause.text == f"dlogits = (softmax(logits) − q)·{scale}"
+        assert "q = 0.75·onehot(labels) + 0.25/C" in step_formula(loss)
+    else:
+        assert clause.text == f"dlogits = (softmax(logits) − onehot(labels))·{scale}"
+    dy = rng.standard_normal(loss.shape)
+    loss.backward(dy)
+    z = logits.data - logits.data.max(axis=1, keepdims=True)
+    softmax = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    q = (1 - smoothing) * np.eye(c)[labels] + smoothing / c
+    per_row = dy[:, None] if reduction == "none" else dy / n if reduction == "mean" else dy
+    np.testing.assert_allclose(logits.grad, (softmax - q) * per_row, rtol=1e-12)
+
+
+def step_formula(loss) -> str:
+    return loss.creator.formula
 
 
 def test_small_mlp_in_reverse_order_with_shapes():

@@ -116,10 +116,10 @@ def test_reprs_read_like_pytorchs():
 def test_conv2d_shape_and_dtype_errors_name_the_layer():
     with pytest.raises(ShapeError) as info:
         nn.Conv2d(3, 8, 3)(cr.zeros(2, 4, 8, 8))
-    assert str(info.value) == "Conv2d(3 → 8, kernel_size=(3, 3)): expected input (N, 3, H, W), got (2, 4, 8, 8)"
+    assert str(info.value) == "Conv2d(3 → 8, kernel_size=(3, 3)): expected input (N, 3, H, W) for weight (8, 3, 3, 3) with groups=1, got (2, 4, 8, 8)"
     with pytest.raises(TypeError, match=r"Conv2d\(3 → 8, kernel_size=\(3, 3\)\): expected float32 input"):
         nn.Conv2d(3, 8, 3)(cr.Tensor(np.zeros((1, 3, 5, 5))))
-    with pytest.raises(ShapeError, match=r"max_pool2d: expected input \(N, C, H, W\), got shape \(3, 8, 8\)"):
+    with pytest.raises(ShapeError, match=r"MaxPool2d: expected input \(N, C, H, W\), got shape \(3, 8, 8\)"):
         nn.MaxPool2d(2)(cr.zeros(3, 8, 8))
 
 

@@ -4,6 +4,8 @@ The oracle is the eager computation itself (every op in it is checked against fi
 differences and PyTorch in test_ops.py), compared with assert_array_equal: fusing
 changes the bookkeeping, never a rounding. One test also checks against torch directly.
 """
+import warnings
+
 import numpy as np
 import pytest
 
@@ -27,6 +29,8 @@ MIDDLES = {
     "gelu": lambda: (nn.GELU(),),
     "gelu_tanh": lambda: (nn.GELU("tanh"),),
     "relu_dropout": lambda: (nn.ReLU(), nn.Dropout(0.4)),
+    "batchnorm_relu": lambda: (nn.BatchNorm1d(9), nn.ReLU()),
+    "layernorm_softplus": lambda: (nn.LayerNorm(9), nn.LeakyReLU(0.1)),
 }
 LOSSES = {
     "ce_mean": lambda: nn.CrossEntropyLoss(),
@@ -165,7 +169,6 @@ class _Custom(nn.Module):
 
 
 @pytest.mark.parametrize("odd_one", [
-    lambda: nn.BatchNorm1d(9),  # counts its batches in Python: no as_function
     lambda: _Doubled(9, 9),  # overrides forward only: its forward must run
     lambda: _Custom(),
 ])
@@ -180,6 +183,43 @@ def test_a_layer_that_cannot_be_fused_runs_everything_one_by_one(odd_one):
     loss = nn.Fused(model, loss_fn)(x, y)
     assert not isinstance(loss.creator, ops.Chain)
     _assert_same(eager, _run(model, loss_fn, x, y, fused=True, steps=1))
+
+
+def _readme_mlp():
+    cr.manual_seed(0)
+    return nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 4)).to(np.float64)
+
+
+def _small_cnn():
+    cr.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Dropout2d(0.2), nn.AvgPool2d(1), nn.Flatten(), nn.Linear(12, 4), nn.Softmax(-1),
+                         nn.Unflatten(1, (2, 2)), nn.Flatten()).to(np.float64)
+
+
+@pytest.mark.parametrize("build", [_readme_mlp, _small_cnn])
+def test_every_layer_of_nn_fuses_into_one_node_with_the_same_bits(build):
+    x = cr.Tensor(rng.standard_normal((5, 1, 4, 4)))
+    y = cr.Tensor(rng.integers(0, 4, 5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss = nn.Fused(build(), nn.CrossEntropyLoss())(x, y)
+    assert isinstance(loss.creator, ops.Chain)
+    eager_model, fused_model = build(), build()
+    _assert_same(_run(eager_model, nn.CrossEntropyLoss(), x, y, fused=False),
+                 _run(fused_model, nn.CrossEntropyLoss(), x, y, fused=True))
+    for (name, want), got in zip(eager_model.state_dict().items(), fused_model.state_dict().values()):
+        np.testing.assert_array_equal(got.data, want.data, err_msg=name)  # running statistics too
+
+
+def test_a_module_with_its_own_forward_is_named_in_one_warning():
+    fused = nn.Fused(nn.Sequential(nn.Linear(12, 9), _Custom(), nn.Linear(9, 4)).to(np.float64))
+    x = cr.Tensor(rng.standard_normal((5, 12)))
+    with pytest.warns(UserWarning, match=r"nn.Fused: _Custom defines its own forward\(\), so the call runs"):
+        fused(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fused(x)
 
 
 def test_a_target_that_is_not_a_tensor_runs_one_by_one():

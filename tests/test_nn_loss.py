@@ -93,7 +93,7 @@ def test_out_of_range_labels_name_value_and_position(loss, labels, value, positi
 def test_label_shape_errors():
     with pytest.raises(ShapeError, match=r"expected logits \(N, C\) and labels \(N,\), got \(3, 4\) and \(2,\)"):
         nn.CrossEntropyLoss()(cr.zeros(3, 4), np.array([0, 1]))
-    with pytest.raises(ShapeError, match="nll_loss: expected log_probs"):
+    with pytest.raises(ShapeError, match="NLLLoss: expected log_probs"):
         nn.NLLLoss()(cr.zeros(3, 4, 2), np.array([0, 1, 2]))
 
 

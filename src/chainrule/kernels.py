@@ -11,10 +11,16 @@ same roundings (exp and log aside, see below).
   the arithmetic. The backward gives NumPy's bits; the forward takes exp and log from
   libm, which may round the last bit differently from NumPy's vectorized exp and log.
 
+Each wrapper below returns its result, or None (False for ``sgd``) where the kernel does not
+apply: not built, not a NumPy array (CuPy), not C-contiguous, another dtype. The caller's
+NumPy code, the readable reference, runs then; the fast path is one line beside it.
+
 The extension is built at install when a C compiler is present; without it,
-:data:`AVAILABLE` is False and every caller takes its NumPy path.
+:data:`AVAILABLE` is False and every wrapper returns None.
 """
 from __future__ import annotations
+
+import numpy
 
 try:
     from . import _kernels
@@ -30,31 +36,90 @@ float32/float64 buffer (CuPy, float16), not C-contiguous, read-only where it wri
 of mismatched dtypes or sizes. The caller then takes its NumPy path."""
 
 
-sgd = _kernels.sgd if AVAILABLE else None
-"""``sgd(param, grad, buffer, lr, momentum, dampening, weight_decay, nesterov, maximize, first)``:
-one SGD update of ``param`` (and ``buffer``, None when momentum is 0) in place; ``first``
-writes the buffer instead of reading it. See :class:`~chainrule.optim.SGD`."""
+_REDUCTION_CODES = {"none": 0, "sum": 1, "mean": 2}
 
-outer = _kernels.outer if AVAILABLE else None
-"""``outer(a, b, out)``: ``out[i, j] = a[i]·b[j]`` for C-contiguous ``a`` (M elements), ``b``
-(N) and ``out`` (M×N elements), all float32 or all float64."""
 
-relu = _kernels.relu if AVAILABLE else None
-"""``relu(x, y)``: ``y = maximum(x, 0)`` as NumPy computes it (NaN kept, −0 → +0), for
-C-contiguous ``x`` and ``y`` of one dtype and size."""
+def _fit(*arrays) -> bool:
+    """Whether the kernels can take these arrays at all: built, NumPy, C-contiguous. Dtypes and
+    sizes are the kernels' own check (they raise one of DOES_NOT_FIT before writing)."""
+    return AVAILABLE and all(type(a) is numpy.ndarray and a.flags.c_contiguous for a in arrays)
 
-relu_backward = _kernels.relu_backward if AVAILABLE else None
-"""``relu_backward(y, dy, dx)``: ``dx = dy·[y > 0]`` as NumPy computes it (an infinite or NaN
-``dy`` gives NaN where ``y`` ≤ 0), for C-contiguous arrays of one dtype and size."""
 
-cross_entropy = _kernels.cross_entropy if AVAILABLE else None
-"""``cross_entropy(logits, labels, classes, smoothing, reduction, p, out)``: softmax
-cross-entropy of C-contiguous ``logits`` (n×``classes``) against int64 ``labels`` (n), with
-label smoothing ``smoothing``; writes the softmax into ``p`` (n×classes) and into ``out``
-the n losses (``reduction`` 0) or their sum (1) or mean (2), summed in double and rounded
-once. A label out of range raises ValueError before anything is written."""
+def sgd(param, grad, buffer, lr, momentum, dampening, weight_decay, nesterov, maximize, first) -> bool:
+    """One SGD update of ``param`` (and ``buffer``, None when momentum is 0) in place; ``first``
+    writes the buffer instead of reading it (see :class:`~chainrule.optim.SGD`). False, with
+    nothing written, where the kernel does not apply."""
+    if not _fit(param, grad, *(() if buffer is None else (buffer,))):
+        return False
+    try:
+        _kernels.sgd(param, grad, buffer, lr, momentum, dampening, weight_decay, nesterov, maximize, first)
+    except DOES_NOT_FIT:
+        return False
+    return True
 
-cross_entropy_backward = _kernels.cross_entropy_backward if AVAILABLE else None
-"""``cross_entropy_backward(p, labels, classes, smoothing, dy, divisor, dz)``: writes
-dz = (p − q)·dy / divisor into ``dz`` (n×classes), q the smoothed one-hot target; ``dy`` has
-one element or n (one per row); ``divisor`` 0 means none."""
+
+def outer(a, b):
+    """``out[i, j] = a[i]·b[j]`` for a (1, M) and b (1, N) of one float dtype: the weight gradient
+    dyᵀ·x at batch size 1, which BLAS computes as a general product three times slower; or None."""
+    if not _fit(a, b):
+        return None
+    out = numpy.empty((a.size, b.size), a.dtype)
+    try:
+        _kernels.outer(a, b, out)
+    except DOES_NOT_FIT:
+        return None
+    return out
+
+
+def relu(x):
+    """``maximum(x, 0)`` as NumPy computes it (NaN kept, −0 → +0) in one pass; or None."""
+    if not _fit(x):
+        return None
+    y = numpy.empty_like(x)
+    try:
+        _kernels.relu(x, y)
+    except DOES_NOT_FIT:
+        return None
+    return y
+
+
+def relu_backward(y, dy):
+    """``dy·[y > 0]`` as NumPy computes it (an infinite or NaN ``dy`` gives NaN where ``y`` ≤ 0)
+    in one pass; or None."""
+    if dy.shape != y.shape or not _fit(y, dy):
+        return None
+    dx = numpy.empty_like(y)
+    try:
+        _kernels.relu_backward(y, dy, dx)
+    except DOES_NOT_FIT:
+        return None
+    return dx
+
+
+def cross_entropy(logits, labels, smoothing: float, reduction: str):
+    """(softmax, loss) of softmax cross-entropy with label smoothing, the losses summed in double
+    and rounded once; or None, also for a label out of range (the caller's check reports it).
+    Only on short rows or small batches: past them NumPy's vectorized exp beats libm's."""
+    n, c = logits.shape
+    if not (c <= 16 or n * c <= 2048) or not _fit(logits):
+        return None
+    p = numpy.empty_like(logits)
+    out = numpy.empty(logits.shape[:1] if reduction == "none" else (), logits.dtype)
+    try:
+        _kernels.cross_entropy(logits, labels, c, smoothing, _REDUCTION_CODES[reduction], p, out)
+    except DOES_NOT_FIT:
+        return None
+    return p, out
+
+
+def cross_entropy_backward(p, labels, smoothing: float, dy, divisor: int):
+    """dz = (p − q)·dy / divisor, q the smoothed one-hot target, ``dy`` of one element or one per
+    row, ``divisor`` 0 for none; or None."""
+    if not _fit(p):
+        return None
+    dz = numpy.empty_like(p)
+    try:
+        _kernels.cross_entropy_backward(p, labels, p.shape[1], smoothing, dy, divisor, dz)
+    except DOES_NOT_FIT:
+        return None
+    return dz

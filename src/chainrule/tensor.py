@@ -13,6 +13,7 @@ arrays as soon as it has run.
 from __future__ import annotations
 
 import contextlib
+import operator
 import time
 import weakref
 
@@ -108,11 +109,14 @@ class Function:
 
     Subclasses implement::
 
-        forward(*arrays) -> array        # save what backward needs on self
+        forward(*arrays) -> array        # self.save_for_backward(...) what backward reads
         backward(grad)   -> tuple        # one gradient per input, same shape and
                                          # dtype as that input, or None
 
-    Non-array arguments (axes, flags) go to ``__init__``. A Function is usable by
+    Settings (axes, flags) go to ``__init__`` and stay ordinary attributes; the arrays
+    backward reads go through one call, ``self.save_for_backward(a, b)``, into one slot,
+    read back as ``a, b = self.saved_tensors`` (PyTorch's names). That slot is all a node
+    frees after its backward and all ``cr.trace`` counts as kept. A Function is usable by
     hand, without the graph: ``f = Linear(); y = f.forward(x, W, b);
     dx, dW, db = f.backward(dy)``. Called on Tensors (``f(x, W, b)``) it records
     itself as the creator of the result. ``self.needs_input_grad[i]`` tells
@@ -120,7 +124,7 @@ class Function:
     needs a gradient; by hand, every input does.
     """
 
-    __slots__ = ("inputs", "_retained", "_released", "__dict__", "__weakref__")
+    __slots__ = ("inputs", "_retained", "_released", "_saved", "_saved_names", "__dict__", "__weakref__")
 
     needs_input_grad = _AllInputs()
 
@@ -144,8 +148,10 @@ class Function:
         # the per-op overhead is what a training step costs.
         arrays = [t.data for t in tensors]
         if len(arrays) > 1:
-            first = arrays[0].dtype
+            first, kind = arrays[0].dtype, type(arrays[0])
             for array in arrays:
+                if type(array) is not kind:
+                    _refuse_mixed_devices(self, arrays)
                 if array.dtype is not first:  # NumPy's built-in dtypes are singletons: one test each
                     _check_floating_dtypes(self, arrays)
                     break
@@ -180,9 +186,31 @@ class Function:
     def name(self) -> str:
         return type(self).__name__
 
+    def save_for_backward(self, *arrays, **named) -> None:
+        """Keep these arrays (None allowed) for ``backward``: the one place a node keeps arrays.
+        Given by keyword (``save_for_backward(x=x, W=W)``), they keep their names for ``cr.trace``."""
+        if named:
+            arrays += tuple(named.values())
+            self._saved_names = tuple(f"saved[{i}]" for i in range(len(arrays) - len(named))) + tuple(named)
+        self._saved = arrays
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """The arrays given to :meth:`save_for_backward`, in order."""
+        try:
+            return self._saved
+        except AttributeError:
+            raise RuntimeError(
+                f"{self.name}.backward read saved_tensors, but its forward never called "
+                f"self.save_for_backward(...)"
+            ) from None
+
     def release(self) -> None:
-        """Drop the saved arrays and the links to the inputs (after backward ran)."""
-        self.__dict__.clear()
+        """Drop the saved arrays and the links to the inputs (after backward ran); settings stay."""
+        if not hasattr(self, "_saved"):  # written before save_for_backward: it kept arrays as attributes
+            for name in [name for name, value in vars(self).items() if isinstance(value, backend.array_types)]:
+                del self.__dict__[name]
+        self._saved = ()
         self.inputs = ()
         self._released = True
 
@@ -196,15 +224,28 @@ def _as_tensors(inputs) -> tuple:
     so that a Python float never turns a float32 call into a float64 one. Integers and booleans
     (indices, labels, masks) stay as they are."""
     like = next((t for t in inputs if isinstance(t, Tensor) and t.data.dtype.kind == "f"), None)
+    xp = backend.array_module(*(t.data for t in inputs if isinstance(t, Tensor)))
     converted = []
     for value in inputs:
         if not isinstance(value, Tensor):
-            array = backend.xp.asarray(value)
+            array = xp.asarray(value)
             if like is not None and array.dtype.kind == "f":
                 array = array.astype(like.data.dtype, copy=False)
             value = Tensor(array)
         converted.append(value)
     return tuple(converted)
+
+
+def _refuse_mixed_devices(fn: Function, arrays: list) -> None:
+    """Raise TypeError naming the op and the devices when its inputs live on different ones: a
+    NumPy array beside a CuPy one would otherwise be copied (or refused) deep inside the op."""
+    devices = [backend.device_of(a) for a in arrays]
+    if len(set(devices)) > 1:
+        listed = ", ".join(f"input {i}: {device}" for i, device in enumerate(devices))
+        raise TypeError(
+            f"{getattr(fn, 'op_name', None) or fn.name}: inputs are on different devices ({listed}); "
+            f"move them to one first, e.g. x.to('{devices[-1]}')"
+        )
 
 
 def _check_floating_dtypes(fn: Function, arrays: list) -> None:
@@ -255,7 +296,7 @@ class Tensor:
     __array_ufunc__ = None  # make ``ndarray op Tensor`` defer to Tensor's reflected operator
 
     def __init__(self, data, requires_grad: bool = False, name: str | None = None):
-        if not isinstance(data, backend.xp.ndarray):
+        if not isinstance(data, backend.array_types):
             data = backend.xp.asarray(data)
         self.data = data
         self.grad = None
@@ -281,6 +322,11 @@ class Tensor:
     @property
     def size(self) -> int:
         return self.data.size
+
+    @property
+    def device(self) -> str:
+        """Where the data lives: ``"cpu"``, ``"cuda"``."""
+        return backend.device_of(self.data)
 
     @property
     def is_leaf(self) -> bool:
@@ -348,22 +394,22 @@ class Tensor:
         return Tensor(op(self.data, other))
 
     def __lt__(self, other):
-        return self._compare(other, numpy.less)
+        return self._compare(other, operator.lt)
 
     def __le__(self, other):
-        return self._compare(other, numpy.less_equal)
+        return self._compare(other, operator.le)
 
     def __gt__(self, other):
-        return self._compare(other, numpy.greater)
+        return self._compare(other, operator.gt)
 
     def __ge__(self, other):
-        return self._compare(other, numpy.greater_equal)
+        return self._compare(other, operator.ge)
 
     def __eq__(self, other):
-        return self._compare(other, numpy.equal)
+        return self._compare(other, operator.eq)
 
     def __ne__(self, other):
-        return self._compare(other, numpy.not_equal)
+        return self._compare(other, operator.ne)
 
     __hash__ = object.__hash__
 
@@ -388,11 +434,11 @@ class Tensor:
                     f"this one has shape {self.shape}: pass grad= of that shape"
                 )
             # array(1).reshape, not ones(): a third of the cost, which counts at batch size 1
-            grad = backend.xp.array(1, dtype=self.data.dtype).reshape(self.data.shape)
+            grad = backend.array_module(self.data).array(1, dtype=self.data.dtype).reshape(self.data.shape)
         else:
             # A Tensor of another dtype is cast like an array, as PyTorch does, instead of
             # failing later in the first op's backward.
-            grad = backend.xp.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
+            grad = backend.array_module(self.data).asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
             if grad.shape != self.shape:
                 raise ShapeError(f"backward(): grad has shape {grad.shape}, the tensor has shape {self.shape}")
         if self.creator is None:
@@ -412,10 +458,10 @@ def _accumulate_leaf(tensor: Tensor, grad, may_be_shared: bool = True) -> None:
     """
     if tensor.grad is not None:
         tensor.grad = tensor.grad + grad
-    elif may_be_shared or grad.base is not None or not grad.flags.writeable:
+    elif may_be_shared or grad.base is not None or not getattr(grad.flags, "writeable", True):
         # Laid out like the tensor's own data (empty_like keeps its memory order): the optimizer
         # then meets one layout, and a batch-last gradient of a batch-last leaf copies without a gather.
-        tensor.grad = backend.xp.empty_like(tensor.data)
+        tensor.grad = backend.array_module(tensor.data).empty_like(tensor.data)
         tensor.grad[...] = grad
     else:
         tensor.grad = grad
@@ -545,7 +591,7 @@ def as_tensor_like(value, like: Tensor) -> Tensor:
     """
     if isinstance(value, Tensor):
         return value
-    array = backend.xp.asarray(value)
+    array = backend.array_module(like.data).asarray(value)
     if like.data.dtype.kind == "f" and array.dtype.kind in "biuf":
         array = array.astype(like.data.dtype, copy=False)
     return Tensor(array)

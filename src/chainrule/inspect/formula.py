@@ -1,7 +1,7 @@
 """An op's backward formula, with the shapes of one node's actual arrays put in.
 
-Every op class carries ``formula``: one clause per input, ``d<input> = <expression>``,
-separated by ", ", naming inputs as its ``forward`` does (``Linear.forward(x, W, b)``:
+Every op class carries ``formula``, its derivation written once: the forward, ``⇒``, then
+one clause per input, ``d<input> = <expression>``, separated by ", ", naming inputs as its ``forward`` does (``Linear.forward(x, W, b)``:
 ``"dx = dy·W, dW = dyᵀ·x, db = Σ_batch dy"``); ``y`` is the output and ``dy`` the
 gradient arriving from above. Inputs gathered by ``*args`` take the names of the
 clauses left over, in order (``BatchNorm``'s ``dγ``, ``dβ``), or, for one clause on a
@@ -35,8 +35,13 @@ class Clause:
 
 
 def formula_of(fn) -> str | None:
-    """The op's ``formula`` text, or None for a Function that has none (a user's own)."""
-    return getattr(type(fn), "formula", None)
+    """The gradient clauses of ``fn``'s ``formula`` (the text after ``⇒``, where the formula
+    states its forward first), as this instance computes them, options included; None for a
+    Function that has none (a user's own)."""
+    text = getattr(fn, "formula", None)
+    if not isinstance(text, str):
+        return None
+    return text.partition("⇒")[2].strip() or text
 
 
 def split_clauses(formula: str) -> list[tuple[str, str]]:

@@ -1,8 +1,9 @@
 """What a Function keeps for its backward pass, and how many bytes that holds.
 
 Definition (used by the trace and documented in the README): the arrays saved for
-backward are the arrays found in the Function's ``__dict__`` right after ``forward``,
-directly or inside a tuple or list, and their bytes are the sum of their ``nbytes``,
+backward are those the Function's ``forward`` gave to ``save_for_backward`` (for a
+Function written before that call existed, the arrays among its attributes right after
+``forward``, directly or inside a tuple or list), and their bytes are the sum of their ``nbytes``,
 with each memory buffer counted once: arrays that view one base array (``x`` and
 ``x.T``, two slices of one array) count as the largest of them. An array that is
 also the memory of one of the op's inputs (a layer's input ``x``, its weight ``W``)
@@ -18,22 +19,28 @@ from .. import backend
 
 def root_buffer(array):
     """The array that owns the memory ``array`` views (``array`` itself if it owns it)."""
-    while isinstance(array.base, backend.xp.ndarray):
+    while isinstance(array.base, backend.array_types):
         array = array.base
     return array
 
 
 def saved_arrays(fn) -> list[tuple[str, object]]:
-    """(attribute name, array) for every array in ``fn.__dict__``, looking one level into
-    tuples and lists (``name[i]``)."""
-    found = []
-    for name, value in vars(fn).items():
-        if isinstance(value, backend.xp.ndarray):
-            found.append((name, value))
-        elif isinstance(value, (tuple, list)):
-            found.extend((f"{name}[{i}]", item) for i, item in enumerate(value)
-                         if isinstance(item, backend.xp.ndarray))
-    return found
+    """(name, array) for every array ``fn`` saved for backward: ``saved[i]`` for the i-th given
+    to ``save_for_backward``; for a Function that never called it, every array attribute
+    (looking one level into tuples and lists, ``name[i]``)."""
+    try:
+        saved = fn._saved
+    except AttributeError:
+        found = []
+        for name, value in vars(fn).items():
+            if isinstance(value, backend.array_types):
+                found.append((name, value))
+            elif isinstance(value, (tuple, list)):
+                found.extend((f"{name}[{i}]", item) for i, item in enumerate(value)
+                             if isinstance(item, backend.array_types))
+        return found
+    names = getattr(fn, "_saved_names", None) or [f"saved[{i}]" for i in range(len(saved))]
+    return [(name, value) for name, value in zip(names, saved) if isinstance(value, backend.array_types)]
 
 
 @dataclass

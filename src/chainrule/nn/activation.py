@@ -2,16 +2,11 @@
 from __future__ import annotations
 
 from ..ops import activations
-from ..ops import functional as F
-from ..tensor import Tensor
 from .module import Module
 
 
 class ReLU(Module):
     """max(x, 0). x: S → S."""
-
-    def forward(self, x: Tensor) -> Tensor:
-        return F.relu(x)
 
     def as_function(self):
         return activations.ReLU(), ()
@@ -24,9 +19,6 @@ class LeakyReLU(Module):
         super().__init__()
         self.negative_slope = negative_slope
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.leaky_relu(x, self.negative_slope)
-
     def as_function(self):
         return activations.LeakyReLU(self.negative_slope), ()
 
@@ -37,18 +29,12 @@ class LeakyReLU(Module):
 class Sigmoid(Module):
     """1 / (1 + e^(−x)). x: S → S."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.sigmoid(x)
-
     def as_function(self):
         return activations.Sigmoid(), ()
 
 
 class Tanh(Module):
     """tanh(x). x: S → S."""
-
-    def forward(self, x: Tensor) -> Tensor:
-        return F.tanh(x)
 
     def as_function(self):
         return activations.Tanh(), ()
@@ -62,9 +48,6 @@ class GELU(Module):
         if approximate not in ("none", "tanh"):
             raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
-
-    def forward(self, x: Tensor) -> Tensor:
-        return F.gelu(x, self.approximate)
 
     def as_function(self):
         return activations.GELU(self.approximate), ()
@@ -80,8 +63,22 @@ class Softmax(Module):
         super().__init__()
         self.dim = dim
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.softmax(x, axis=self.dim)
+    def as_function(self):
+        return activations.Softmax(self.dim), ()
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Module):
+    """x − log Σ e^x along ``dim``. x: S → S."""
+
+    def __init__(self, dim: int = -1):
+        super().__init__()
+        self.dim = dim
+
+    def as_function(self):
+        return activations.LogSoftmax(self.dim), ()
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"

@@ -6,8 +6,7 @@ import math
 import numpy
 
 from .. import backend
-from ..errors import ShapeError
-from ..ops import functional as F
+from ..ops import conv
 from ..ops.im2col import pair
 from ..tensor import Tensor
 from . import init
@@ -17,7 +16,7 @@ from .parameter import Parameter
 
 
 class Conv2d(Module):
-    """2-D convolution (PyTorch's cross-correlation), calling ``ops.conv2d``.
+    """2-D convolution (PyTorch's cross-correlation), one ``ops.Conv2d``.
 
     x: (N, in_channels, H, W) → y: (N, out_channels, H_out, W_out). ``weight`` is
     (out_channels, in_channels/groups, kH, kW) and ``bias`` (out_channels,), as in
@@ -56,13 +55,14 @@ class Conv2d(Module):
             bound = 1.0 / math.sqrt(fan_in) if fan_in else 0.0
             init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, x: Tensor) -> Tensor:
-        if x.ndim != 4 or x.shape[1] != self.in_channels:
-            raise ShapeError(f"{self._name()}: expected input (N, {self.in_channels}, H, W), got {x.shape}")
-        check_dtype(self._name(), x, self.weight.dtype)
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+    def as_function(self):
+        function = conv.Conv2d(self.stride, self.padding, self.dilation, self.groups)
+        return function, (self.weight,) if self.bias is None else (self.weight, self.bias)
 
-    def _name(self) -> str:
+    def check_input(self, x: Tensor) -> None:
+        check_dtype(self.label(), x, self.weight.dtype)
+
+    def label(self) -> str:
         return f"Conv2d({self.in_channels} → {self.out_channels}, kernel_size={self.kernel_size})"
 
     def extra_repr(self) -> str:

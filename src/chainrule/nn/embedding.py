@@ -4,8 +4,7 @@ from __future__ import annotations
 import numpy
 
 from .. import backend
-from ..ops import functional as F
-from ..tensor import Tensor
+from ..ops.embedding import Embedding as EmbeddingOp
 from . import init
 from .checks import check_size
 from .module import Module
@@ -26,8 +25,8 @@ class Embedding(Module):
         self.weight = Parameter(backend.xp.empty((num_embeddings, embedding_dim), dtype=dtype))
         init.normal_(self.weight)
 
-    def forward(self, indices) -> Tensor:
-        return F.embedding(indices, self.weight)
+    def as_function(self):
+        return EmbeddingOp(), (self.weight,)
 
     def extra_repr(self) -> str:
         return f"{self.num_embeddings}, {self.embedding_dim}"

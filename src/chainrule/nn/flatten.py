@@ -1,8 +1,7 @@
-"""Flatten: merge a range of axes into one."""
+"""Flatten and Unflatten: merge a range of axes into one, or split one into several."""
 from __future__ import annotations
 
-from ..ops import functional as F
-from ..tensor import Tensor
+from ..ops import shape
 from .module import Module
 
 
@@ -14,8 +13,8 @@ class Flatten(Module):
         self.start_dim = start_dim
         self.end_dim = end_dim
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.flatten(x, self.start_dim, self.end_dim)
+    def as_function(self):
+        return shape.Flatten(self.start_dim, self.end_dim), ()
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
@@ -29,9 +28,8 @@ class Unflatten(Module):
         self.dim = dim
         self.sizes = tuple(sizes)
 
-    def forward(self, x: Tensor) -> Tensor:
-        dim = self.dim % x.ndim
-        return F.reshape(x, x.shape[:dim] + self.sizes + x.shape[dim + 1:])
+    def as_function(self):
+        return shape.Unflatten(self.dim, self.sizes), ()
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.sizes}"

@@ -1,6 +1,8 @@
 """Fused: a model, and optionally its loss, recorded as one node of the graph."""
 from __future__ import annotations
 
+import warnings
+
 from ..ops.chain import Chain
 from ..tensor import Tensor, is_observed
 from .container import Sequential
@@ -33,15 +35,17 @@ def _plain_sequential(module: Module) -> bool:
     return known
 
 
-def _unfold(module: Module, layers: list) -> bool:
-    """Append the layers that ``module`` applies in order; False if one cannot be fused."""
+def _unfold(module: Module, layers: list) -> Module | None:
+    """Append the layers that ``module`` applies in order; return the first that cannot be
+    fused, or None."""
     if not _plain_sequential(module):
         layers.append(module)
-        return _fusable(module)
+        return None if _fusable(module) else module
     for child in module:
-        if not _unfold(child, layers):
-            return False
-    return True
+        refused = _unfold(child, layers)
+        if refused is not None:
+            return refused
+    return None
 
 
 class Fused(Module):
@@ -54,11 +58,12 @@ class Fused(Module):
     batch sizes (a 784-64-10 step at batch size 1: 63 → 59 µs). Layers are read when called,
     so ``train()``/``eval()``, new weights and appended layers take effect at once.
 
-    ``model`` is a layer or a (nested) Sequential of layers that implement
-    :meth:`Module.as_function` (Linear, ReLU, LeakyReLU, Sigmoid, Tanh, GELU, Dropout;
-    losses: CrossEntropyLoss, MSELoss with a Tensor target). Anything else, or an active observer (``inspect.trace``,
-    anomaly detection), runs the modules one by one as usual. Parameters are the model's
-    (and the loss's), under the names ``model.…`` and ``loss_fn.…``.
+    ``model`` is a layer or a (nested) Sequential of layers that apply one op each (every
+    layer of ``nn`` does: they are described by :meth:`Module.as_function`; losses with a
+    Tensor target). A module that defines its own ``forward`` runs the whole call module by
+    module, with a warning naming it, once; so does an active observer (``inspect.trace``,
+    anomaly detection), silently. Parameters are the model's (and the loss's), under the
+    names ``model.…`` and ``loss_fn.…``.
     """
 
     def __init__(self, model: Module, loss_fn: Module | None = None):
@@ -66,6 +71,7 @@ class Fused(Module):
         self.model = model
         self.loss_fn = loss_fn
         self._layers_read_at = None
+        self._warned = set()
 
     def forward(self, x: Tensor, *target) -> Tensor:
         if len(target) != (self.loss_fn is not None):
@@ -89,22 +95,35 @@ class Fused(Module):
         None if one of them, or the loss, cannot be fused."""
         if self._layers_read_at != layout_version():
             layers = []
-            fusable = _unfold(self.model, layers) and (self.loss_fn is None or _fusable(self.loss_fn))
-            self._layers = layers if fusable else None
+            refused = _unfold(self.model, layers)
+            if refused is None and self.loss_fn is not None and not _fusable(self.loss_fn):
+                refused = self.loss_fn
+            if refused is not None:
+                self._fall_back(refused, "defines its own forward()")
+            self._layers = layers if refused is None else None
             self._layers_read_at = layout_version()
         return self._layers
+
+    def _fall_back(self, module: Module, why: str) -> None:
+        """Warn, once per module and reason, that the call runs module by module."""
+        key = (id(module), why)
+        if key not in self._warned:
+            self._warned.add(key)
+            warnings.warn(f"nn.Fused: {module.label()} {why}, so the call runs module by module, "
+                          f"not as one node", stacklevel=4)
 
     def _chain(self, target: tuple) -> tuple[list, list] | None:
         """The steps and extra inputs of the Chain, or None if some module cannot be fused."""
         layers = self._fusable_layers()
         if layers is None:
             return None
-        described = [layer.as_function() for layer in layers]
+        described = [(layer, layer.as_function()) for layer in layers]
         if self.loss_fn is not None:
-            described.append(self.loss_fn.as_function(*target))
+            described.append((self.loss_fn, self.loss_fn.as_function(*target)))
         steps, extras = [], []
-        for description in described:
+        for module, description in described:
             if description is None:
+                self._fall_back(module, "cannot be one op for these arguments")
                 return None
             function, extra = description
             if function is not None:

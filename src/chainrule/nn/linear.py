@@ -6,9 +6,7 @@ import math
 import numpy
 
 from .. import backend
-from ..errors import ShapeError
-from ..ops import functional as F
-from ..ops import fused
+from ..ops import linalg
 from ..tensor import Tensor
 from . import init
 from .checks import check_dtype, check_size
@@ -17,7 +15,7 @@ from .parameter import Parameter
 
 
 class Linear(Module):
-    """y = x·Wᵀ + b, calling the fused ``ops.linear``.
+    """y = x·Wᵀ + b, one ``ops.Linear``.
 
     x: (..., in_features) → y: (..., out_features). ``weight`` is (out_features,
     in_features) and ``bias`` (out_features,), as in PyTorch. Both start as PyTorch
@@ -38,19 +36,15 @@ class Linear(Module):
             bound = 1.0 / math.sqrt(self.in_features) if self.in_features else 0.0
             init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, x: Tensor) -> Tensor:
-        if x.shape[-1:] != (self.in_features,):
-            raise ShapeError(f"{self._name()}: expected input (..., {self.in_features}), got {x.shape}")
-        weight = self.weight
-        if x.dtype != weight.dtype:
-            check_dtype(self._name(), x, weight.dtype)
-        return F.linear(x, weight, self.bias)
-
     def as_function(self):
         params = (self.weight,) if self.bias is None else (self.weight, self.bias)
-        return fused.Linear(), params
+        return linalg.Linear(), params
 
-    def _name(self) -> str:
+    def check_input(self, x: Tensor) -> None:
+        if x.dtype != self.weight.dtype:
+            check_dtype(self.label(), x, self.weight.dtype)
+
+    def label(self) -> str:
         return f"Linear({self.in_features} → {self.out_features})"
 
     def extra_repr(self) -> str:

@@ -46,6 +46,18 @@ def _as_buffer(value) -> Tensor | None:
     return Tensor(backend.xp.asarray(value))
 
 
+def relabel(error: Exception, op: str | None, layer: str) -> Exception | None:
+    """``error`` with its message's leading ``op:`` replaced by ``layer:``, or None when the
+    message does not start with the op's name (the error is not the op's own check)."""
+    message = str(error.args[0]) if len(error.args) == 1 else ""
+    if op is None or not message.startswith(f"{op}: "):
+        return None
+    try:
+        return type(error)(f"{layer}: {message[len(op) + 2:]}")
+    except TypeError:  # an exception class that takes other arguments
+        return None
+
+
 def _indent(text: str) -> str:
     return text.replace("\n", "\n  ")
 
@@ -63,24 +75,50 @@ class Module:
         for registry in _REGISTRIES:
             state[registry] = {}
 
-    def forward(self, *inputs):
-        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+    def forward(self, x, *others):
+        """What calling the module computes. A layer that applies one op defines
+        :meth:`as_function` instead, and this runs it; other modules override ``forward``."""
+        described = self.as_function(*others)
+        if described is None:
+            raise NotImplementedError(f"{type(self).__name__} must define forward() or as_function()")
+        self.check_input(x)
+        function, extra = described
+        if function is None:
+            return x
+        return self.apply_function(function, x, *extra)
 
     def __call__(self, *inputs, **kwargs):
         return self.forward(*inputs, **kwargs)
 
     def as_function(self, *others):
-        """This module's forward as one Function, for :class:`nn.Fused`.
+        """The one op this module applies, for :meth:`forward` and :class:`nn.Fused`.
 
-        Returns ``(function, extra)``: ``function(first_input, *extra)`` computes what
-        ``forward(first_input, *others)`` does, bit for bit, with ``extra`` the Tensors it
-        reads besides the first input (parameters; a loss's target, from ``others``).
-        ``(None, ())`` means the module is the identity right now (dropout when not
-        training). None, the default, means it cannot be: ``nn.Fused`` then calls the
-        module as it is. A subclass that overrides ``forward`` must override this too,
-        or it is called as it is.
+        Returns ``(function, extra)``: ``function(first_input, *extra)`` is the module's output,
+        with ``extra`` the Tensors it reads besides the first input (parameters; a loss's
+        target, from ``others``). ``(None, ())`` means the module is the identity right now
+        (dropout when not training). None, the default, means it is not one op: it defines
+        ``forward``, and ``nn.Fused`` calls it as it is.
         """
         return None
+
+    def check_input(self, x) -> None:
+        """Checks of the first input that belong to the layer rather than to its op (the dtype
+        of its parameters, the ranks it accepts); the op checks shapes. Nothing by default."""
+
+    def label(self) -> str:
+        """How errors name this module: ``Linear(784 → 512)``; the class name by default."""
+        return type(self).__name__
+
+    def apply_function(self, function, *inputs):
+        """``function(*inputs)``, with the op's own error messages (``linear: …``) naming this
+        layer instead (``Linear(784 → 512): …``)."""
+        try:
+            return function(*inputs)
+        except (ValueError, TypeError, IndexError) as error:
+            relabelled = relabel(error, getattr(function, "op_name", None), self.label())
+            if relabelled is None:
+                raise
+            raise relabelled from None
 
     # -- registration ------------------------------------------------------------
     def __setattr__(self, name: str, value) -> None:

@@ -5,11 +5,21 @@ import numpy
 
 from .. import backend
 from ..errors import ShapeError
-from ..ops import functional as F
+from ..ops import normalization
 from ..tensor import Tensor
 from .checks import check_dtype, check_size
 from .module import Module
 from .parameter import Parameter
+
+
+def _affine(weight, bias) -> tuple:
+    """The affine inputs of a normalisation op: none, the weight, or both (a bias alone rides
+    with a constant weight of ones, as ``ops.batch_norm`` builds it)."""
+    if weight is None and bias is None:
+        return ()
+    if weight is None:
+        weight = Tensor(backend.array_module(bias.data).ones(bias.shape, dtype=bias.dtype))
+    return (weight,) if bias is None else (weight, bias)
 
 
 class _BatchNorm(Module):
@@ -45,22 +55,31 @@ class _BatchNorm(Module):
         self.register_buffer("running_var", xp.ones(num_features, dtype=dtype) if tracking else None)
         self.register_buffer("num_batches_tracked", xp.zeros((), dtype=numpy.int64) if tracking else None)
 
-    def forward(self, x: Tensor) -> Tensor:
-        name = f"{type(self).__name__}({self.num_features})"
+    def label(self) -> str:
+        return f"{type(self).__name__}({self.num_features})"
+
+    def check_input(self, x: Tensor) -> None:
+        # The ranks are the layer's (BatchNorm1d or 2d); the op takes any (N, C, *).
         if x.ndim not in self.input_ndims or x.shape[1] != self.num_features:
             expected = self.input_form.format(C=self.num_features)
-            raise ShapeError(f"{name}: expected input {expected}, got {x.shape}")
+            raise ShapeError(f"{self.label()}: expected input {expected}, got {x.shape}")
         owned = self.weight if self.weight is not None else self.running_mean
         if owned is not None:
-            check_dtype(name, x, owned.dtype)
+            check_dtype(self.label(), x, owned.dtype)
+
+    def as_function(self):
+        """The batch-norm op for this call. In training with running statistics, each call
+        counts one batch (``num_batches_tracked``), as PyTorch's forward does."""
         momentum = self.momentum
         tracking = self.running_mean is not None
         if self.training and tracking:
             self.num_batches_tracked.data += 1
             if momentum is None:
                 momentum = 1.0 / int(self.num_batches_tracked.data)
-        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            training=self.training or not tracking, momentum=momentum or 0.0, eps=self.eps)
+        function = normalization.BatchNorm(
+            None if not tracking else self.running_mean.data, None if not tracking else self.running_var.data,
+            training=self.training or not tracking, momentum=momentum or 0.0, eps=self.eps)
+        return function, _affine(self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
@@ -101,14 +120,15 @@ class LayerNorm(Module):
         self.weight = Parameter(xp.ones(self.normalized_shape, dtype=dtype)) if elementwise_affine else None
         self.bias = Parameter(xp.zeros(self.normalized_shape, dtype=dtype)) if elementwise_affine and bias else None
 
-    def forward(self, x: Tensor) -> Tensor:
-        shape = self.normalized_shape
-        name = f"LayerNorm({shape})"
-        if x.shape[max(x.ndim - len(shape), 0):] != shape or x.ndim < len(shape):
-            raise ShapeError(f"{name}: expected input (*, {', '.join(map(str, shape))}), got {x.shape}")
+    def label(self) -> str:
+        return f"LayerNorm({self.normalized_shape})"
+
+    def check_input(self, x: Tensor) -> None:
         if self.weight is not None:
-            check_dtype(name, x, self.weight.dtype)
-        return F.layer_norm(x, shape, self.weight, self.bias, self.eps)
+            check_dtype(self.label(), x, self.weight.dtype)
+
+    def as_function(self):
+        return normalization.LayerNorm(self.normalized_shape, self.eps), _affine(self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "

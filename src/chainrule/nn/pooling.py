@@ -1,9 +1,8 @@
 """Pooling layers: MaxPool2d, AvgPool2d and AdaptiveAvgPool2d (global average)."""
 from __future__ import annotations
 
-from ..ops import functional as F
+from ..ops import pooling
 from ..ops.pooling import check_global_output_size, pool_geometry
-from ..tensor import Tensor
 from .module import Module
 
 
@@ -18,8 +17,8 @@ class MaxPool2d(Module):
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
+    def as_function(self):
+        return pooling.MaxPool2d(self.kernel_size, self.stride, self.padding), ()
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -38,8 +37,8 @@ class AvgPool2d(Module):
         self.padding = padding
         self.count_include_pad = count_include_pad
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.count_include_pad)
+    def as_function(self):
+        return pooling.AvgPool2d(self.kernel_size, self.stride, self.padding, self.count_include_pad), ()
 
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -54,8 +53,8 @@ class AdaptiveAvgPool2d(Module):
         check_global_output_size(output_size)
         self.output_size = output_size
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.adaptive_avg_pool2d(x, self.output_size)
+    def as_function(self):
+        return pooling.AdaptiveAvgPool2d(self.output_size), ()
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"

@@ -8,97 +8,109 @@ import math
 
 import numpy
 
-from .. import backend, kernels
-from ..tensor import Function
+from .. import kernels
+from ..backend import array_module
+from ..tensor import Function, Tensor
+from .dtypes import floating
 from .reductions import reduced_axes, stable_max
-from .registry import register
+from .registry import public, register
 
 
 @register("relu")
 class ReLU(Function):
-    formula = "dx = dy·[x > 0]"
-
     def forward(self, x):
-        # Contiguity is checked first: an output allocated and dropped for nothing costs a large
-        # batch-last activation (a conv net's) fresh pages, and page faults, in NumPy's path.
-        if kernels.AVAILABLE and type(x) is numpy.ndarray and x.flags.c_contiguous:
-            # One compiled pass with NumPy's bits, instead of two ufunc calls: at batch size 1
-            # the calls cost more than the arithmetic.
-            self.y = numpy.empty_like(x)
-            try:
-                kernels.relu(x, self.y)
-                return self.y
-            except kernels.DOES_NOT_FIT:
-                pass
-        # Against a row of zeros, not the scalar 0: NumPy's loop for a scalar operand
-        # branches on each element's sign and runs 2-3x slower on mixed-sign activations.
-        xp = backend.xp
-        self.y = xp.maximum(x, xp.zeros(x.shape[-1:], dtype=x.dtype))
-        return self.y
+        y = kernels.relu(x)
+        if y is None:
+            # Against a row of zeros, not the scalar 0: NumPy's loop for a scalar operand
+            # branches on each element's sign and runs 2-3x slower on mixed-sign activations.
+            xp = array_module(x)
+            y = xp.maximum(x, xp.zeros(x.shape[-1:], dtype=x.dtype))
+        self.save_for_backward(y=y)
+        return y
+
+    formula = "y = max(x, 0) ⇒ dx = dy·[x > 0]"
 
     def backward(self, dy):
-        # y = max(x, 0)  ⇒  dx = dy·[x > 0]   (0 at x = 0, as PyTorch)
-        y = self.y
-        if (kernels.AVAILABLE and type(dy) is numpy.ndarray and dy.shape == y.shape
-                and y.flags.c_contiguous and dy.flags.c_contiguous):
-            dx = numpy.empty_like(y)
-            try:
-                kernels.relu_backward(y, dy, dx)
-                return (dx,)
-            except kernels.DOES_NOT_FIT:
-                pass
-        return (dy * (y > 0),)
+        # [x > 0] read as [y > 0]; 0 at x = 0, as PyTorch
+        (y,) = self.saved_tensors
+        dx = kernels.relu_backward(y, dy)
+        return (dy * (y > 0) if dx is None else dx,)
+
+
+@public("relu")
+def relu(a: Tensor) -> Tensor:
+    return ReLU()(a)
 
 
 @register("leaky_relu")
 class LeakyReLU(Function):
     """y = x for x > 0, negative_slope·x otherwise."""
 
-    formula = "dx = dy·[x > 0] + a·dy·[x ≤ 0]"
-
     def __init__(self, negative_slope: float = 0.01):
         self.slope = float(negative_slope)
 
     def forward(self, x):
-        self.positive = x > 0
-        return backend.xp.where(self.positive, x, x * self.slope)
+        positive = x > 0
+        self.save_for_backward(positive=positive)
+        return array_module(x).where(positive, x, x * self.slope)
+
+    @property
+    def formula(self) -> str:
+        a = self.slope
+        return f"y = x or {a}·x ⇒ dx = dy·[x > 0] + {a}·dy·[x ≤ 0]"
 
     def backward(self, dy):
-        # y = x or a·x  ⇒  dx = dy·[x > 0] + a·dy·[x ≤ 0]   (slope a at x = 0, as PyTorch)
-        return (backend.xp.where(self.positive, dy, dy * self.slope),)
+        # the slope applies at x = 0, as PyTorch
+        (positive,) = self.saved_tensors
+        return (array_module(dy).where(positive, dy, dy * self.slope),)
+
+
+@public("leaky_relu")
+def leaky_relu(a: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return LeakyReLU(negative_slope)(a)
 
 
 @register("sigmoid")
 class Sigmoid(Function):
     """y = 1 / (1 + e⁻ˣ), through e^(−|x|) so that no exp overflows for large |x|."""
 
-    formula = "dx = dy·y·(1 − y)"
-
     def forward(self, x):
-        xp = backend.xp
+        xp = array_module(x)
         e = xp.exp(-xp.abs(x))
         r = 1.0 / (1.0 + e)
-        self.y = xp.where(x >= 0, r, e * r)
-        return self.y
+        y = xp.where(x >= 0, r, e * r)
+        self.save_for_backward(y=y)
+        return y
+
+    formula = "y = σ(x) ⇒ dx = dy·y·(1 − y)"
 
     def backward(self, dy):
-        # y = σ(x)  ⇒  dx = dy·y·(1 − y)
-        y = self.y
+        (y,) = self.saved_tensors
         return (dy * y * (1.0 - y),)
+
+
+@public("sigmoid")
+def sigmoid(a: Tensor) -> Tensor:
+    return Sigmoid()(floating(a))
 
 
 @register("tanh")
 class Tanh(Function):
-    formula = "dx = dy·(1 − y²)"
-
     def forward(self, x):
-        self.y = backend.xp.tanh(x)
-        return self.y
+        y = array_module(x).tanh(x)
+        self.save_for_backward(y=y)
+        return y
+
+    formula = "y = tanh x ⇒ dx = dy·(1 − y²)"
 
     def backward(self, dy):
-        # y = tanh x  ⇒  dx = dy·(1 − y²)
-        y = self.y
+        (y,) = self.saved_tensors
         return (dy * (1.0 - y * y),)
+
+
+@public("tanh")
+def tanh(a: Tensor) -> Tensor:
+    return Tanh()(floating(a))
 
 
 def erf_via_math(x):
@@ -114,13 +126,16 @@ except ImportError:
 
 
 def erf(x):
-    """The error function of an array of the active backend: SciPy's ufunc when
-    SciPy is installed, else :func:`erf_via_math`; CuPy's on the CuPy backend."""
-    if backend.xp is numpy:
+    """The error function of an array: SciPy's ufunc when SciPy is installed, else
+    :func:`erf_via_math`; CuPy's on a GPU array."""
+    xp = array_module(x)
+    if xp is numpy:
         return _numpy_erf(x)
-    from cupyx.scipy.special import erf as cupy_erf
+    if xp.__name__ == "cupy":
+        from cupyx.scipy.special import erf as cupy_erf
 
-    return cupy_erf(x)
+        return cupy_erf(x)
+    return xp.asarray(_numpy_erf(xp.asnumpy(x)))
 
 
 _SQRT_HALF = math.sqrt(0.5)
@@ -137,31 +152,41 @@ class GELU(Function):
     ``"tanh"`` uses ½(1 + tanh(√(2/π)(x + 0.044715x³))), as PyTorch's option.
     """
 
-    formula = "dx = dy·(Φ(x) + x·φ(x))"
-
     def __init__(self, approximate: str = "none"):
         if approximate not in ("none", "tanh"):
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
     def forward(self, x):
-        self.x = x
         if self.approximate == "none":
-            self.cdf = 0.5 * (1.0 + erf(x * _SQRT_HALF))
-            return x * self.cdf
-        self.t = backend.xp.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * (x * x * x)))
-        return 0.5 * x * (1.0 + self.t)
+            cdf = 0.5 * (1.0 + erf(x * _SQRT_HALF))
+            self.save_for_backward(x=x, cdf=cdf)
+            return x * cdf
+        t = array_module(x).tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * (x * x * x)))
+        self.save_for_backward(x=x, t=t)
+        return 0.5 * x * (1.0 + t)
+
+    @property
+    def formula(self) -> str:
+        if self.approximate == "none":
+            return "y = x·Φ(x) ⇒ dx = dy·(Φ(x) + x·φ(x))"
+        return ("y = ½x(1 + t), t = tanh(√(2/π)(x + 0.044715x³)) "
+                "⇒ dx = dy·(½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²))")
 
     def backward(self, dy):
-        x = self.x
+        x, cdf_or_t = self.saved_tensors
         if self.approximate == "none":
-            # y = x·Φ(x)  ⇒  dx = dy·(Φ(x) + x·φ(x)),  φ(x) = e^(−x²/2)/√(2π)
-            pdf = backend.xp.exp(-0.5 * (x * x)) * _INV_SQRT_2PI
-            return (dy * (self.cdf + x * pdf),)
-        # y = ½x(1 + t), t = tanh(√(2/π)(x + cx³))  ⇒  dx = dy·(½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3cx²))
-        t = self.t
+            pdf = array_module(x).exp(-0.5 * (x * x)) * _INV_SQRT_2PI  # φ(x) = e^(−x²/2)/√(2π)
+            return (dy * (cdf_or_t + x * pdf),)
+        t = cdf_or_t
         du = _SQRT_2_OVER_PI * (1.0 + 3.0 * _GELU_CUBIC * (x * x))
         return (dy * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du),)
+
+
+@public("gelu")
+def gelu(a: Tensor, approximate: str = "none") -> Tensor:
+    """x·Φ(x); approximate="tanh" for the tanh formula (as PyTorch)."""
+    return GELU(approximate)(floating(a))
 
 
 @register("softplus")
@@ -169,66 +194,87 @@ class Softplus(Function):
     """y = log(1 + e^(βx))/β, and y = x where βx > threshold (PyTorch semantics:
     there the two agree to float precision and the exp would overflow)."""
 
-    formula = "dx = dy·σ(βx)"
-
     def __init__(self, beta: float = 1.0, threshold: float = 20.0):
         self.beta = float(beta)
         self.threshold = float(threshold)
 
     def forward(self, x):
-        xp = backend.xp
+        xp = array_module(x)
         z = x * self.beta
-        self.linear = z > self.threshold
-        ez = xp.exp(xp.where(self.linear, 0, z))
-        if self.needs_input_grad[0]:
-            self.sigmoid = ez / (1.0 + ez)
-        return xp.where(self.linear, x, xp.log1p(ez) / self.beta)
+        linear = z > self.threshold
+        ez = xp.exp(xp.where(linear, 0, z))
+        self.save_for_backward(linear=linear, sigmoid=ez / (1.0 + ez) if self.needs_input_grad[0] else None)
+        return xp.where(linear, x, xp.log1p(ez) / self.beta)
+
+    @property
+    def formula(self) -> str:
+        beta, threshold = f"{self.beta:g}", f"{self.threshold:g}"
+        return (f"y = log(1 + e^({beta}x))/{beta}, or x where {beta}x > {threshold} "
+                f"⇒ dx = dy·σ({beta}x), or dy where {beta}x > {threshold}")
 
     def backward(self, dy):
-        # y = log(1 + e^(βx))/β  ⇒  dx = dy·σ(βx);  dx = dy where y = x
-        return (backend.xp.where(self.linear, dy, dy * self.sigmoid),)
+        linear, sigmoid = self.saved_tensors
+        return (array_module(dy).where(linear, dy, dy * sigmoid),)
+
+
+@public("softplus")
+def softplus(a: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + e^(βa))/β, and a itself where βa > threshold (as PyTorch)."""
+    return Softplus(beta, threshold)(floating(a))
 
 
 @register("softmax")
 class Softmax(Function):
     """y = e^(x − m) / Σ_axis e^(x − m), m the max over the axis (no overflow)."""
 
-    formula = "dx = y·(dy − Σ_axis dy·y)"
-
     def __init__(self, axis=-1):
         self.axis = axis
 
     def forward(self, x):
-        xp = backend.xp
+        xp = array_module(x)
         self.axes = reduced_axes(self.axis, x.ndim, "softmax")
         e = xp.exp(x - stable_max(x, self.axes))
         e /= e.sum(axis=self.axes, keepdims=True)
-        self.y = e
+        self.save_for_backward(e=e)
         return e
 
+    formula = "y = eˣ/Σ_axis eˣ ⇒ dx = y·(dy − Σ_axis dy·y)"
+
     def backward(self, dy):
-        # y = eˣ/Σeˣ  ⇒  dx = y·(dy − Σ_axis dy·y)   (the Jacobian diag(y) − y·yᵀ applied to dy)
-        y = self.y
+        # the Jacobian diag(y) − y·yᵀ applied to dy
+        (y,) = self.saved_tensors
         return (y * (dy - (dy * y).sum(axis=self.axes, keepdims=True)),)
+
+
+@public("softmax")
+def softmax(a: Tensor, axis: int = -1) -> Tensor:
+    return Softmax(axis)(floating(a))
 
 
 @register("log_softmax")
 class LogSoftmax(Function):
     """y = (x − m) − log Σ_axis e^(x − m), m the max over the axis (no overflow)."""
 
-    formula = "dx = dy − softmax(x)·Σ_axis dy"
-
     def __init__(self, axis=-1):
         self.axis = axis
 
     def forward(self, x):
-        xp = backend.xp
+        xp = array_module(x)
         self.axes = reduced_axes(self.axis, x.ndim, "log_softmax")
         shifted = x - stable_max(x, self.axes)
         with numpy.errstate(divide="ignore"):
-            self.y = shifted - xp.log(xp.exp(shifted).sum(axis=self.axes, keepdims=True))
-        return self.y
+            y = shifted - xp.log(xp.exp(shifted).sum(axis=self.axes, keepdims=True))
+        self.save_for_backward(y=y)
+        return y
+
+    formula = "y = x − log Σ_axis eˣ ⇒ dx = dy − softmax(x)·Σ_axis dy"
 
     def backward(self, dy):
-        # y = x − log Σeˣ  ⇒  dx = dy − softmax(x)·Σ_axis dy,  softmax(x) = eʸ
-        return (dy - backend.xp.exp(self.y) * dy.sum(axis=self.axes, keepdims=True),)
+        # softmax(x) = eʸ
+        (y,) = self.saved_tensors
+        return (dy - array_module(y).exp(y) * dy.sum(axis=self.axes, keepdims=True),)
+
+
+@public("log_softmax")
+def log_softmax(a: Tensor, axis: int = -1) -> Tensor:
+    return LogSoftmax(axis)(floating(a))

@@ -21,8 +21,6 @@ class Chain(Function):
     Inputs: x, then the extra inputs of every step in order → the last output.
     """
 
-    formula = "dx_{i-1} = J_iᵀ·dx_i, from the last step back to the first (the chain rule)"
-
     def __init__(self, steps: list):
         self.steps = steps
         # Where each step's extra inputs sit among all the inputs (x is input 0).
@@ -35,8 +33,13 @@ class Chain(Function):
 
     @property
     def name(self) -> str:
-        steps = getattr(self, "steps", None)  # gone once backward has released the node
-        return "Chain(" + " → ".join(function.name for function, _ in steps) + ")" if steps else "Chain"
+        return "Chain(" + " → ".join(function.name for function, _ in self.steps) + ")"
+
+    def release(self) -> None:
+        """Each step keeps its own saved arrays: free them with the node's."""
+        for function, _ in self.steps:
+            function.release()
+        super().release()
 
     def forward(self, x, *extras):
         inputs = (x, *extras)
@@ -60,8 +63,9 @@ class Chain(Function):
                 flowing = flowing or True in wants
         return x
 
+    formula = "y = f_n ∘ … ∘ f_1 ⇒ dx_{i-1} = J_iᵀ·dx_i, from the last step back to the first (the chain rule)"
+
     def backward(self, dy):
-        # y = f_n ∘ … ∘ f_1  ⇒  each step maps the gradient of its output to those of its inputs
         grads = [None] * self.input_count
         for (function, start, end), (shape, dtype) in zip(reversed(self.spans), reversed(self.input_forms)):
             if dy is None:  # no earlier step has an input that needs a gradient

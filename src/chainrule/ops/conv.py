@@ -7,11 +7,11 @@ col2im. See im2col.py for the memory layout.
 """
 from __future__ import annotations
 
-from .. import backend
+from ..backend import array_module
 from ..errors import ShapeError
-from ..tensor import Function
+from ..tensor import Function, Tensor
 from .im2col import check_image, col2im, im2col, output_hw, pair, to_channels_batch_last
-from .registry import register
+from .registry import public, register
 
 
 @register("conv2d")
@@ -22,8 +22,6 @@ class Conv2d(Function):
     x: (N, C_in, H, W), w: (C_out, C_in/groups, kH, kW), b: (C_out,) or absent
     → y: (N, C_out, H_out, W_out), H_out = ⌊(H + 2·pad_h − d_h·(kH − 1) − 1) / s_h⌋ + 1.
     """
-
-    formula = "dx = col2im(wᵀ·dY), dw = dY·im2col(x)ᵀ, db = Σ_{n,p,q} dy"
 
     def __init__(self, stride=1, padding=0, dilation=1, groups: int = 1):
         self.stride = pair(stride, "conv2d", "stride", 1)
@@ -43,8 +41,7 @@ class Conv2d(Function):
                 raise ShapeError(f"conv2d: {name}={channels} is not divisible by groups={g}")
         if w.shape[1] != c_in // g:
             raise ShapeError(
-                f"conv2d: expected weight (C_out, {c_in // g}, kH, kW) for input {x.shape} with groups={g}, "
-                f"got weight {w.shape}"
+                f"conv2d: expected input (N, {w.shape[1] * g}, H, W) for weight {w.shape} with groups={g}, got {x.shape}"
             )
         if b is not None and b.shape != w.shape[:1]:
             raise ShapeError(f"conv2d: expected bias ({w.shape[0]},) for weight {w.shape}, got bias {b.shape}")
@@ -64,17 +61,19 @@ class Conv2d(Function):
         cols = im2col(padded, self.kernel, self.stride, self.dilation, self.out_hw, g, ones_row=b is not None)
         w_groups = w.reshape(g, c_out // g, c_group * kh * kw)
         # [W | b]·[X; 1] = W·X + b: the bias rides in the GEMM instead of a pass over y.
-        w_bias = w_groups if b is None else backend.xp.concatenate((w_groups, b.reshape(g, -1, 1)), axis=2)
-        y = backend.xp.matmul(w_bias, cols).reshape(c_out, *self.out_hw, n)
-        if self.needs_input_grad[0]:
-            self.w_groups = w_groups
-        if self.needs_input_grad[1]:
-            self.padded = padded
+        xp = array_module(x)
+        w_bias = w_groups if b is None else xp.concatenate((w_groups, b.reshape(g, -1, 1)), axis=2)
+        y = xp.matmul(w_bias, cols).reshape(c_out, *self.out_hw, n)
+        self.save_for_backward(w_groups=w_groups if self.needs_input_grad[0] else None,
+                               padded=padded if self.needs_input_grad[1] else None)
         return y.transpose(3, 0, 1, 2)
 
+    formula = ("Y = W·X + b per group, X = im2col(x) "
+               "⇒ dx = col2im(wᵀ·dY), dw = dY·im2col(x)ᵀ, db = Σ_{n,p,q} dy")
+
     def backward(self, dy):
-        # Per group Y = W·X + b·1ᵀ with X = im2col(x)  ⇒  dW = dY·Xᵀ, db = dY·1, dX = Wᵀ·dY (then col2im)
-        xp = backend.xp
+        w_groups, padded = self.saved_tensors
+        xp = array_module(dy)
         need = self.needs_input_grad
         g = self.groups
         c_out = self.w_shape[0]
@@ -84,7 +83,7 @@ class Conv2d(Function):
         if need[1]:
             # im2col is recomputed, not kept from forward: between the passes a layer holds only x.
             # Its ones row makes db the last row of the same product.
-            cols = im2col(self.padded, self.kernel, self.stride, self.dilation, self.out_hw, g,
+            cols = im2col(padded, self.kernel, self.stride, self.dilation, self.out_hw, g,
                           ones_row=self.has_bias)
             # [dW | db]ᵀ = [X; 1]·dYᵀ: OpenBLAS runs this shape (long inner dimension, many output
             # rows) steadily; dY·Xᵀ was up to 40× slower on a busy two-core machine.
@@ -96,7 +95,7 @@ class Conv2d(Function):
         if need[0]:
             # The columns are no longer needed once dW is known: dX's columns overwrite them.
             out = None if cols is None else cols[:, :rows]
-            dcols = xp.matmul(self.w_groups.transpose(0, 2, 1), dy_groups, out=out)
+            dcols = xp.matmul(w_groups.transpose(0, 2, 1), dy_groups, out=out)
             n, c, h, wd = self.x_shape
             ph, pw = self.padding
             padded_shape = (c, h + 2 * ph, wd + 2 * pw, n)
@@ -105,3 +104,12 @@ class Conv2d(Function):
         if not self.has_bias:
             return dx, dw
         return dx, dw, db
+
+
+@public()
+def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> Tensor:
+    """2-D convolution as PyTorch's. x: (N, C_in, H, W), weight: (C_out, C_in/groups, kH, kW),
+    bias: (C_out,) → (N, C_out, H_out, W_out). stride, padding, dilation: an int or (h, w)."""
+    op = Conv2d(stride, padding, dilation, groups)
+    return op(x, weight) if bias is None else op(x, weight, bias)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy
 
 from .. import backend
-from ..tensor import Tensor, reject_promotion
+from ..tensor import Tensor, as_tensor_like, reject_promotion
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
 _DEFAULT_INTEGER = numpy.dtype(numpy.int64)
@@ -43,18 +43,32 @@ def promoted(*operands, true_division: bool = False) -> list[Tensor]:
     dtype = result_dtype(operands)
     if true_division and dtype.kind != "f":
         dtype = backend.DEFAULT_DTYPE
+    xp = backend.array_module(*(o.data for o in operands if isinstance(o, Tensor)))
     converted = []
     for operand in operands:
         if isinstance(operand, Tensor):
             if operand.data.dtype != dtype and operand.data.dtype.kind != "f":
                 operand = Tensor(operand.data.astype(dtype))
         else:
-            array = backend.xp.asarray(operand)
+            array = xp.asarray(operand)
             if array.dtype.kind in _CATEGORY:
                 array = array.astype(dtype, copy=False)
             operand = Tensor(array)
         converted.append(operand)
     return converted
+
+
+def operands(a, b, true_division: bool = False) -> tuple[Tensor, Tensor]:
+    """Both operands of a binary op as Tensors of one dtype by the rules above: a number
+    beside a floating Tensor takes its dtype, integers meeting floats become floats."""
+    if isinstance(a, Tensor) and a.data.dtype.kind == "f":
+        if not isinstance(b, Tensor):
+            return a, as_tensor_like(b, a)
+        if b.data.dtype == a.data.dtype:
+            return a, b
+    elif isinstance(b, Tensor) and b.data.dtype.kind == "f" and not isinstance(a, Tensor):
+        return as_tensor_like(a, b), b
+    return tuple(promoted(a, b, true_division=true_division))
 
 
 def result_dtype(operands) -> numpy.dtype:
@@ -64,7 +78,8 @@ def result_dtype(operands) -> numpy.dtype:
         if isinstance(operand, Tensor):
             (dimensioned if operand.ndim else zero_dim).append(operand.data.dtype)
         else:
-            constants.append(backend.xp.asarray(operand).dtype)
+            dtype = getattr(operand, "dtype", None)
+            constants.append(numpy.asarray(operand).dtype if dtype is None else numpy.dtype(dtype))
     result = None
     for group in (dimensioned, zero_dim):
         kinds = [d for d in group if d.kind in _CATEGORY]

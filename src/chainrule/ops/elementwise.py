@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import numpy
 
-from .. import backend
+from ..backend import array_module
 from ..broadcast import sum_to
-from ..tensor import Function
-from .dtypes import check_same_dtype
-from .registry import register
+from ..tensor import Function, Tensor
+from .dtypes import check_same_dtype, floating, operands, promoted
+from .registry import public, register
 
 
 @register("add")
 class Add(Function):
-    formula = "da = dy, db = dy"
-
     broadcasts = True
 
     def forward(self, a, b):
@@ -25,16 +23,20 @@ class Add(Function):
         self.shapes = a.shape, b.shape
         return a + b
 
+    formula = "y = a + b ⇒ da = dy, db = dy"
+
     def backward(self, dy):
-        # y = a + b  ⇒  da = dy, db = dy
         sa, sb = self.shapes
         return sum_to(dy, sa), sum_to(dy, sb)
 
 
+@public("__add__", reflected=("__radd__",))
+def add(a, b) -> Tensor:
+    return Add()(*operands(a, b))
+
+
 @register("sub")
 class Sub(Function):
-    formula = "da = dy, db = −dy"
-
     broadcasts = True
 
     def forward(self, a, b):
@@ -42,83 +44,101 @@ class Sub(Function):
         self.shapes = a.shape, b.shape
         return a - b
 
+    formula = "y = a − b ⇒ da = dy, db = −dy"
+
     def backward(self, dy):
-        # y = a − b  ⇒  da = dy, db = −dy
         sa, sb = self.shapes
         return sum_to(dy, sa), sum_to(-dy, sb)
 
 
+@public("__sub__", reflected=("__rsub__",))
+def sub(a, b) -> Tensor:
+    return Sub()(*operands(a, b))
+
+
 @register("mul")
 class Mul(Function):
-    formula = "da = dy·b, db = dy·a"
-
     broadcasts = True
 
     def forward(self, a, b):
         check_same_dtype("mul", a, b)
-        self.a, self.b = a, b
+        self.save_for_backward(a=a, b=b)
         return a * b
 
+    formula = "y = a·b ⇒ da = dy·b, db = dy·a"
+
     def backward(self, dy):
-        # y = a·b  ⇒  da = dy·b, db = dy·a
-        a, b = self.a, self.b
+        a, b = self.saved_tensors
         da = sum_to(dy * b, a.shape) if self.needs_input_grad[0] else None
         db = sum_to(dy * a, b.shape) if self.needs_input_grad[1] else None
         return da, db
 
 
+@public("__mul__", reflected=("__rmul__",))
+def mul(a, b) -> Tensor:
+    return Mul()(*operands(a, b))
+
+
 @register("div")
 class Div(Function):
-    formula = "da = dy/b, db = −dy·a/b²"
-
     broadcasts = True
 
     def forward(self, a, b):
         check_same_dtype("div", a, b)
-        self.a, self.b = a, b
+        self.save_for_backward(a=a, b=b)
         return a / b
 
+    formula = "y = a/b ⇒ da = dy/b, db = −dy·a/b²"
+
     def backward(self, dy):
-        # y = a / b  ⇒  da = dy / b, db = −dy·a / b² = −dy·(a / b) / b
-        # (b² itself would underflow to 0 or overflow to inf for |b| far from 1, e.g. 1e-200)
-        a, b = self.a, self.b
+        # db as −dy·(a/b)/b: b² itself would underflow to 0 or overflow to inf for |b| far from 1
+        a, b = self.saved_tensors
         da = sum_to(dy / b, a.shape) if self.needs_input_grad[0] else None
         db = sum_to(-dy * (a / b) / b, b.shape) if self.needs_input_grad[1] else None
         return da, db
 
 
+@public("__truediv__", reflected=("__rtruediv__",))
+def div(a, b) -> Tensor:
+    """a / b, true division: integer operands give the default floating dtype, as in PyTorch."""
+    return Div()(*operands(a, b, true_division=True))
+
+
 @register("neg")
 class Neg(Function):
-    formula = "da = −dy"
-
     def forward(self, a):
         return -a
 
+    formula = "y = −a ⇒ da = −dy"
+
     def backward(self, dy):
-        # y = −a  ⇒  da = −dy
         return (-dy,)
+
+
+@public("__neg__")
+def neg(a: Tensor) -> Tensor:
+    return Neg()(a)
 
 
 @register("pow")
 class Pow(Function):
     """Tensor exponent: y = a ** b, both differentiable."""
 
-    formula = "da = dy·b·a^(b−1), db = dy·y·ln a"
-
     broadcasts = True
 
     def forward(self, a, b):
         check_same_dtype("pow", a, b)
-        self.a, self.b = a, b
-        self.y = a**b
-        return self.y
+        y = a**b
+        self.save_for_backward(a=a, b=b, y=y)
+        return y
+
+    formula = "y = a^b ⇒ da = dy·b·a^(b−1), db = dy·y·ln a"
 
     def backward(self, dy):
-        # y = a^b  ⇒  da = dy·b·a^(b−1), db = dy·y·ln a
         # PyTorch's conventions, which are the limits: da = 0 where b = 0 (y = 1 is constant in a,
         # even at a = 0 where b·a^(b−1) is 0·∞), db = 0 where a = 0 and b ≥ 0.
-        xp = backend.xp
-        a, b, y = self.a, self.b, self.y
+        a, b, y = self.saved_tensors
+        xp = array_module(y)
         da = db = None
         if self.needs_input_grad[0]:
             with numpy.errstate(divide="ignore", invalid="ignore"):
@@ -137,111 +157,155 @@ class Pow(Function):
 class PowScalar(Function):
     """Constant exponent: y = a ** p for a Python number p."""
 
-    formula = "da = dy·p·a^(p−1)"
-
     def __init__(self, exponent: float):
         self.exponent = exponent
 
     def forward(self, a):
-        self.a = a
+        self.save_for_backward(a=a)
         return a**self.exponent
 
+    formula = "y = a^p ⇒ da = dy·p·a^(p−1)"
+
     def backward(self, dy):
-        # y = a^p  ⇒  da = dy·p·a^(p−1);  p = 0: y = 1 is constant, da = 0 (also at a = 0, as PyTorch)
+        # p = 0: y = 1 is constant, da = 0 (also at a = 0, as PyTorch)
+        (a,) = self.saved_tensors
         p = self.exponent
         if p == 0:
-            return (backend.xp.zeros_like(self.a, dtype=dy.dtype),)
-        return (dy * p * self.a ** (p - 1),)
+            return (array_module(a).zeros_like(a, dtype=dy.dtype),)
+        return (dy * p * a ** (p - 1),)
+
+
+@public("__pow__", "pow", reflected=("__rpow__",))
+def pow(a, exponent) -> Tensor:  # noqa: A001 - the PyTorch name
+    """a ** exponent; a number as exponent takes no gradient (cheaper). An integer tensor to
+    a floating number gives the default floating dtype, as in PyTorch."""
+    if isinstance(exponent, (int, float)) and isinstance(a, Tensor):
+        if a.data.dtype.kind in "biu" and (isinstance(exponent, float) or a.data.dtype.kind == "b"):
+            a = promoted(a, exponent)[0]
+        # .item() turns a NumPy scalar into a Python number, which cannot upcast float32.
+        return PowScalar(getattr(exponent, "item", lambda: exponent)())(a)
+    return Pow()(*operands(a, exponent))
 
 
 @register("exp")
 class Exp(Function):
-    formula = "da = dy·y"
-
     def forward(self, a):
-        self.y = backend.xp.exp(a)
-        return self.y
+        y = array_module(a).exp(a)
+        self.save_for_backward(y=y)
+        return y
+
+    formula = "y = eᵃ ⇒ da = dy·y"
 
     def backward(self, dy):
-        # y = eᵃ  ⇒  da = dy·y
-        return (dy * self.y,)
+        (y,) = self.saved_tensors
+        return (dy * y,)
+
+
+@public("exp")
+def exp(a: Tensor) -> Tensor:
+    return Exp()(floating(a))
 
 
 @register("log")
 class Log(Function):
-    formula = "da = dy/a"
-
     def forward(self, a):
-        self.a = a
-        return backend.xp.log(a)
+        self.save_for_backward(a=a)
+        return array_module(a).log(a)
+
+    formula = "y = ln a ⇒ da = dy/a"
 
     def backward(self, dy):
-        # y = ln a  ⇒  da = dy / a
-        return (dy / self.a,)
+        (a,) = self.saved_tensors
+        return (dy / a,)
+
+
+@public("log")
+def log(a: Tensor) -> Tensor:
+    return Log()(floating(a))
 
 
 @register("sqrt")
 class Sqrt(Function):
-    formula = "da = dy/(2y)"
-
     def forward(self, a):
-        self.y = backend.xp.sqrt(a)
-        return self.y
+        y = array_module(a).sqrt(a)
+        self.save_for_backward(y=y)
+        return y
+
+    formula = "y = √a ⇒ da = dy/(2y)"
 
     def backward(self, dy):
-        # y = √a  ⇒  da = dy / (2y)
-        return (dy / (2 * self.y),)
+        (y,) = self.saved_tensors
+        return (dy / (2 * y),)
+
+
+@public("sqrt")
+def sqrt(a: Tensor) -> Tensor:
+    return Sqrt()(floating(a))
 
 
 @register("abs")
 class Abs(Function):
-    formula = "da = dy·sign(a)"
-
     def forward(self, a):
-        self.a = a
-        return backend.xp.abs(a)
+        self.save_for_backward(a=a)
+        return array_module(a).abs(a)
+
+    formula = "y = |a| ⇒ da = dy·sign(a)"
 
     def backward(self, dy):
-        # y = |a|  ⇒  da = dy·sign(a)   (0 at a = 0, as PyTorch)
-        return (dy * backend.xp.sign(self.a),)
+        # sign(0) = 0: the gradient at a = 0 is 0, as PyTorch
+        (a,) = self.saved_tensors
+        return (dy * array_module(a).sign(a),)
+
+
+@public("__abs__", "abs")
+def abs(a: Tensor) -> Tensor:  # noqa: A001 - the PyTorch name
+    return Abs()(a)
 
 
 @register("maximum")
 class Maximum(Function):
-    formula = "da = dy·([a > b] + ½[a = b]), db = dy·([b > a] + ½[a = b])"
-
     broadcasts = True
 
     def forward(self, a, b):
         check_same_dtype("maximum", a, b)
-        self.a, self.b = a, b
-        return backend.xp.maximum(a, b)
+        self.save_for_backward(a=a, b=b)
+        return array_module(a).maximum(a, b)
+
+    formula = "y = max(a, b) ⇒ da = dy·([a > b] + ½[a = b]), db = dy·([b > a] + ½[a = b])"
 
     def backward(self, dy):
-        # y = max(a, b)  ⇒  da = dy·[a > b], db = dy·[b > a]; a tie splits dy in half (PyTorch)
-        a, b = self.a, self.b
+        a, b = self.saved_tensors
         return _split_by_winner(dy, a, b, a > b, b > a)
+
+
+@public("maximum")
+def maximum(a, b) -> Tensor:
+    return Maximum()(*operands(a, b))
 
 
 @register("minimum")
 class Minimum(Function):
-    formula = "da = dy·([a < b] + ½[a = b]), db = dy·([b < a] + ½[a = b])"
-
     broadcasts = True
 
     def forward(self, a, b):
         check_same_dtype("minimum", a, b)
-        self.a, self.b = a, b
-        return backend.xp.minimum(a, b)
+        self.save_for_backward(a=a, b=b)
+        return array_module(a).minimum(a, b)
+
+    formula = "y = min(a, b) ⇒ da = dy·([a < b] + ½[a = b]), db = dy·([b < a] + ½[a = b])"
 
     def backward(self, dy):
-        # y = min(a, b)  ⇒  da = dy·[a < b], db = dy·[b < a]; a tie splits dy in half (PyTorch)
-        a, b = self.a, self.b
+        a, b = self.saved_tensors
         return _split_by_winner(dy, a, b, a < b, b < a)
 
 
+@public("minimum")
+def minimum(a, b) -> Tensor:
+    return Minimum()(*operands(a, b))
+
+
 def _split_by_winner(dy, a, b, a_wins, b_wins):
-    """Route dy to the winning operand; on a tie each gets half."""
+    """Route dy to the winning operand; on a tie each gets half (as PyTorch)."""
     half_on_tie = 0.5 * (a == b)
     da = sum_to(dy * (a_wins + half_on_tie).astype(dy.dtype, copy=False), a.shape)
     db = sum_to(dy * (b_wins + half_on_tie).astype(dy.dtype, copy=False), b.shape)
@@ -252,30 +316,38 @@ def _split_by_winner(dy, a, b, a_wins, b_wins):
 class Where(Function):
     """y = a where condition else b. The condition (bool) takes no gradient."""
 
-    formula = "da = dy·[condition], db = dy·[not condition]"
-
     broadcasts = True
 
     def forward(self, condition, a, b):
         check_same_dtype("where", a, b)
-        self.condition = condition.astype(bool, copy=False)
+        condition = condition.astype(bool, copy=False)
+        self.save_for_backward(condition=condition)
         self.shapes = a.shape, b.shape
-        return backend.xp.where(self.condition, a, b)
+        return array_module(a).where(condition, a, b)
+
+    formula = "y = condition ? a : b ⇒ da = dy·[condition], db = dy·[not condition]"
 
     def backward(self, dy):
-        # y = c ? a : b  ⇒  da = dy·c, db = dy·(1 − c)
+        (condition,) = self.saved_tensors
+        xp = array_module(dy)
         zero = dy.dtype.type(0)
         sa, sb = self.shapes
-        da = sum_to(backend.xp.where(self.condition, dy, zero), sa)
-        db = sum_to(backend.xp.where(self.condition, zero, dy), sb)
+        da = sum_to(xp.where(condition, dy, zero), sa)
+        db = sum_to(xp.where(condition, zero, dy), sb)
         return None, da, db
+
+
+@public()
+def where(condition, a, b) -> Tensor:
+    """Elementwise ``a if condition else b``; the condition takes no gradient."""
+    a, b = operands(a, b)
+    condition = condition.data if isinstance(condition, Tensor) else array_module(a.data).asarray(condition)
+    return Where()(Tensor(condition), a, b)
 
 
 @register("clip")
 class Clip(Function):
     """y = min(max(a, low), high); either bound may be None."""
-
-    formula = "da = dy·[low ≤ a ≤ high]"
 
     def __init__(self, low=None, high=None):
         if low is None and high is None:
@@ -283,24 +355,31 @@ class Clip(Function):
         self.low, self.high = low, high
 
     def forward(self, a):
-        inside = backend.xp.ones(a.shape, dtype=bool)
+        xp = array_module(a)
+        inside = xp.ones(a.shape, dtype=bool)
         if self.low is not None:
             inside &= a >= self.low
         if self.high is not None:
             inside &= a <= self.high
-        self.inside = inside
-        return backend.xp.clip(a, self.low, self.high).astype(a.dtype, copy=False)
+        self.save_for_backward(inside=inside)
+        return xp.clip(a, self.low, self.high).astype(a.dtype, copy=False)
+
+    formula = "y = clip(a, low, high) ⇒ da = dy·[low ≤ a ≤ high]"
 
     def backward(self, dy):
-        # y = clip(a)  ⇒  da = dy where low ≤ a ≤ high, else 0   (bounds included, as PyTorch)
-        return (dy * self.inside,)
+        # bounds included, as PyTorch
+        (inside,) = self.saved_tensors
+        return (dy * inside,)
+
+
+@public("clip", "clamp")
+def clip(a: Tensor, low=None, high=None) -> Tensor:
+    return Clip(low, high)(a)
 
 
 @register("cast")
 class Cast(Function):
     """Change the floating dtype: y = a.astype(dtype)."""
-
-    formula = "da = dy cast back to a's dtype"
 
     def __init__(self, dtype):
         self.dtype = numpy.dtype(dtype)
@@ -309,6 +388,12 @@ class Cast(Function):
         self.source = a.dtype
         return a.astype(self.dtype)
 
+    formula = "y = a in another dtype ⇒ da = dy cast back to a's dtype"
+
     def backward(self, dy):
-        # y = a (in another dtype)  ⇒  da = dy in a's dtype
         return (dy.astype(self.source),)
+
+
+@public("astype")
+def cast(a: Tensor, dtype) -> Tensor:
+    return Cast(dtype)(a)

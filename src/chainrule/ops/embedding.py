@@ -4,9 +4,11 @@ from __future__ import annotations
 import numpy
 
 from .. import backend
+from ..backend import array_module
 from ..errors import ShapeError
-from ..tensor import Function
-from .registry import register
+from ..tensor import Function, Tensor
+from .registry import public, register
+from .shape import scatter_add
 
 
 @register("embedding")
@@ -15,8 +17,6 @@ class Embedding(Function):
 
     indices: I (integers in [0, V)), weight: (V, D) → y: (*I, D).
     """
-
-    formula = "dweight = zeros with dweight[indices[p]] += dy[p] for every position p"
 
     def forward(self, indices, weight):
         if weight.ndim != 2:
@@ -31,12 +31,21 @@ class Embedding(Function):
                 f"embedding: index {values[position]} at position {position} is out of range "
                 f"for {rows} embeddings (expected 0 ≤ index < {rows})"
             )
-        self.indices, self.weight_shape, self.dtype = indices, weight.shape, weight.dtype
+        self.save_for_backward(indices=indices)
+        self.weight_shape, self.dtype = weight.shape, weight.dtype
         return weight[indices]
 
+    formula = "y = weight[indices] ⇒ dweight = zeros with dweight[indices[p]] += dy[p] for every position p"
+
     def backward(self, dy):
-        # y = W[idx]  ⇒  dW[r] = Σ_{positions p with idx_p = r} dy_p   (np.add.at sums repeated indices)
-        xp = backend.xp
-        d_weight = xp.zeros(self.weight_shape, dtype=self.dtype)
-        xp.add.at(d_weight, self.indices.reshape(-1), dy.reshape(-1, self.weight_shape[1]))
+        (indices,) = self.saved_tensors
+        d_weight = array_module(dy).zeros(self.weight_shape, dtype=self.dtype)
+        scatter_add(d_weight, indices.reshape(-1), dy.reshape(-1, self.weight_shape[1]))
         return None, d_weight
+
+
+@public()
+def embedding(indices, weight: Tensor) -> Tensor:
+    """Rows of weight (V, D) at integer indices I → (*I, D)."""
+    indices = indices if isinstance(indices, Tensor) else Tensor(array_module(weight.data).asarray(indices))
+    return Embedding()(indices, weight)

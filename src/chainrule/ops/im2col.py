@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import numpy
 
-from .. import backend
+from ..backend import array_module
 from ..errors import ShapeError
 from .layout import full_in_layout_of
 
@@ -77,9 +77,9 @@ def to_channels_batch_last(x, padding):
     (no copy when x is already such a view and there is no padding)."""
     ph, pw = padding
     if ph == 0 and pw == 0:
-        return backend.xp.ascontiguousarray(x.transpose(1, 2, 3, 0))
+        return array_module(x).ascontiguousarray(x.transpose(1, 2, 3, 0))
     n, c, h, w = x.shape
-    padded = backend.xp.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=x.dtype)
+    padded = array_module(x).zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=x.dtype)
     padded[:, ph:ph + h, pw:pw + w, :] = x.transpose(1, 2, 3, 0)
     return padded
 
@@ -92,18 +92,25 @@ def im2col(padded, kernel, stride, dilation, out_hw, groups: int = 1, ones_row: 
     then adds the bias b inside the GEMM, and cols·dYᵀ ends in the row Σ dy = db."""
     c, _, _, n = padded.shape
     (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_hw
-    bc, bh, bw, bn = padded.strides
-    windows = backend.xp.lib.stride_tricks.as_strided(
-        padded, (c, kh, kw, ho, wo, n), (bc, bh * dh, bw * dw, bh * sh, bw * sw, bn), writeable=False
-    )
+    windows = _windows(padded, (c, kh, kw, ho, wo, n), (1, dh, dw, sh, sw, 1), (0, 1, 2, 1, 2, 3))
     rows = c // groups * kh * kw
-    cols = backend.xp.empty((groups, rows + ones_row, ho * wo * n), dtype=padded.dtype)
+    cols = array_module(padded).empty((groups, rows + ones_row, ho * wo * n), dtype=padded.dtype)
     # Splitting axes, so the reshape is a view of cols that the copy fills.
     cols[:, :rows].reshape(groups, c // groups, kh, kw, ho, wo, n)[...] = windows.reshape(
         groups, c // groups, kh, kw, ho, wo, n)
     if ones_row:
         cols[:, rows] = 1
     return cols
+
+
+def _windows(array, shape: tuple, steps: tuple, axes: tuple):
+    """A strided view of ``array``: axis i of the view steps ``steps[i]`` elements along the
+    array's axis ``axes[i]``. Read-only where NumPy allows it (CuPy has no read-only arrays)."""
+    strides = tuple(array.strides[axis] * step for axis, step in zip(axes, steps))
+    xp = array_module(array)
+    if xp is numpy:
+        return numpy.lib.stride_tricks.as_strided(array, shape, strides, writeable=False)
+    return xp.lib.stride_tricks.as_strided(array, shape, strides)
 
 
 def col2im(cols, padded_shape, kernel, stride, dilation, out_hw):
@@ -113,7 +120,7 @@ def col2im(cols, padded_shape, kernel, stride, dilation, out_hw):
     c, _, _, n = padded_shape
     (kh, kw), (ho, wo) = kernel, out_hw
     cols = cols.reshape(c, kh * kw, ho, wo, n)
-    padded = backend.xp.zeros(padded_shape, dtype=cols.dtype)
+    padded = array_module(cols).zeros(padded_shape, dtype=cols.dtype)
     for k, rows, columns in kernel_offsets(kernel, stride, dilation, out_hw):
         padded[:, rows, columns, :] += cols[:, k]
     return padded

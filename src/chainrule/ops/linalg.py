@@ -1,11 +1,16 @@
-"""Matrix product, with NumPy's rules for 1-D operands and batch broadcasting."""
+"""Matrix products: ``matmul`` with NumPy's rules for 1-D operands and batch broadcasting,
+and ``linear``, the affine map of a layer, as one op with one backward."""
 from __future__ import annotations
 
+import math
+
+from .. import kernels
+from ..backend import array_module
 from ..broadcast import sum_to
 from ..errors import ShapeError
-from ..tensor import Function
-from .dtypes import check_same_dtype
-from .registry import register
+from ..tensor import Function, Tensor
+from .dtypes import check_same_dtype, operands
+from .registry import public, register
 
 
 @register("matmul")
@@ -16,21 +21,21 @@ class MatMul(Function):
     1-D operands' axes dropped, as ``numpy.matmul``.
     """
 
-    formula = "da = dy·bᵀ, db = aᵀ·dy"
-
     def forward(self, a, b):
         check_same_dtype("matmul", a, b)
-        self.a, self.b = a, b
+        self.save_for_backward(a=a, b=b)
         try:
             return a @ b
         except ValueError:
             raise ShapeError(_mismatch(a.shape, b.shape)) from None
 
+    formula = "y = a·b ⇒ da = dy·bᵀ, db = aᵀ·dy"
+
     def backward(self, dy):
-        # y = a·b  ⇒  da = dy·bᵀ, db = aᵀ·dy   (summed over broadcast batch axes)
-        a, b = self.a, self.b
-        a2 = a[None, :] if a.ndim == 1 else a   # (k,) acts as (1, k)
-        b2 = b[:, None] if b.ndim == 1 else b   # (k,) acts as (k, 1)
+        # summed over broadcast batch axes; a 1-D operand acts as a matrix with one row (a) or column (b)
+        a, b = self.saved_tensors
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
         dy2 = dy                                # restore the dropped axes: y2 = a2·b2
         if b.ndim == 1:
             dy2 = dy2[..., None]
@@ -46,6 +51,11 @@ class MatMul(Function):
         return da, db
 
 
+@public("__matmul__", "matmul", reflected=("__rmatmul__",))
+def matmul(a, b) -> Tensor:
+    return MatMul()(*operands(a, b))
+
+
 def _mismatch(a: tuple, b: tuple) -> str:
     """Why ``numpy.matmul`` refused operands of shapes ``a`` and ``b``."""
     if not a or not b:
@@ -55,3 +65,67 @@ def _mismatch(a: tuple, b: tuple) -> str:
         expected = f"(..., {a[-1]}, m)" if len(b) > 1 else f"({a[-1]},)"
         return f"matmul: expected b {expected} for a {a} (a's last axis meets b's rows), got b {b}"
     return f"matmul: the batch axes of a {a} and b {b} (all but the last two) do not broadcast together"
+
+
+def _as_matrix(a):
+    """``a`` as a 2-D (rows, last axis) array, a view when it can be.
+
+    The products go through ``dot`` on 2-D arrays, not ``@``: NumPy's matmul hands an
+    outer product (M×1)·(1×N), the weight gradient at batch size 1, to a general GEMM
+    that takes ten times as long as the rank-1 update ``dot`` makes of it.
+    """
+    if a.ndim == 2:
+        return a
+    return a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
+
+
+@register("linear")
+class Linear(Function):
+    """Affine map y = x·Wᵀ + b.
+
+    x: (..., D_in), W: (D_out, D_in), b: (D_out,) or absent → y: (..., D_out)
+    """
+
+    def forward(self, x, W, b=None):
+        if x.shape[-1:] != W.shape[1:] or W.ndim != 2:
+            raise ShapeError(f"linear: expected input (..., {W.shape[-1]}), got {x.shape}")
+        if b is not None and b.shape != W.shape[:1]:
+            raise ShapeError(f"linear: expected bias ({W.shape[0]},) for W {W.shape}, got bias {b.shape}")
+        check_same_dtype("linear", x, W, *(() if b is None else (b,)))
+        self.has_bias = b is not None
+        self.x_shape = x.shape
+        x2 = _as_matrix(x)
+        self.save_for_backward(x=x2 if self.needs_input_grad[1] else None, W=W)
+        y = array_module(x).dot(x2, W.T)
+        if b is not None:
+            y += b
+        return y if x.ndim == 2 else y.reshape(*x.shape[:-1], W.shape[0])
+
+    formula = "y = x·Wᵀ + b ⇒ dx = dy·W, dW = dyᵀ·x, db = Σ_batch dy"
+
+    def backward(self, dy):
+        x2, W = self.saved_tensors
+        need = self.needs_input_grad
+        dot = array_module(dy).dot
+        dy2 = _as_matrix(dy)
+        dx = dW = None
+        if need[0]:
+            dx = dot(dy2, W)
+            if dy.ndim != 2:
+                dx = dx.reshape(self.x_shape)
+        if need[1]:
+            dW = (kernels.outer(dy2, x2) if dy2.shape[0] == 1 else None)
+            if dW is None:
+                dW = dot(dy2.T, x2)
+        if not self.has_bias:
+            return dx, dW
+        db = dy2.sum(axis=0) if need[2] else None
+        return dx, dW, db
+
+
+@public()
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x·weightᵀ + bias. x: (..., D_in), weight: (D_out, D_in), bias: (D_out,) → (..., D_out)."""
+    if bias is None:
+        return Linear()(x, weight)
+    return Linear()(x, weight, bias)

@@ -17,12 +17,12 @@ import math
 
 import numpy
 
-from .. import backend
+from ..backend import array_module
 from ..errors import ShapeError
-from ..tensor import Function
+from ..tensor import Function, Tensor
 from .dtypes import check_same_dtype
 from .layout import memory_order
-from .registry import register
+from .registry import public, register
 
 
 def _check_affine(op: str, x, affine: tuple, expected: tuple) -> None:
@@ -43,15 +43,23 @@ def _apply_affine(x_hat, affine: tuple, shape: tuple):
     return y
 
 
-def _affine_grads(op: Function, dy, x_hat, affine: tuple, axes: tuple) -> tuple:
-    """dγ = Σ dy·x̂ and dβ = Σ dy over ``axes`` (the axes γ and β are broadcast along)."""
+def _affine_grads(op: Function, dy, x_hat, count: int, axes: tuple) -> tuple:
+    """dγ = Σ dy·x̂ and dβ = Σ dy over ``axes`` (the axes γ and β are broadcast along), for the
+    ``count`` affine inputs given (0, 1 or 2)."""
     need = op.needs_input_grad
+    shape = x_hat.shape[len(axes):]
     grads = []
-    if affine:
-        grads.append((dy * x_hat).sum(axis=axes).reshape(affine[0].shape) if need[1] else None)
-    if len(affine) == 2:
-        grads.append(dy.sum(axis=axes).reshape(affine[1].shape) if need[2] else None)
+    if count:
+        grads.append((dy * x_hat).sum(axis=axes).reshape(shape) if need[1] else None)
+    if count == 2:
+        grads.append(dy.sum(axis=axes).reshape(shape) if need[2] else None)
     return tuple(grads)
+
+
+_NORMALISATION_FORMULA = (
+    "y = γ·x̂ + β, x̂ = (x − μ)·s, s = 1/√(σ² + ε) "
+    "⇒ dx = s·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·γ, dγ = Σ dy·x̂, dβ = Σ dy"
+)
 
 
 def _channel_rows(x, order: tuple[int, ...]):
@@ -68,7 +76,7 @@ def _from_channel_rows(rows, shape: tuple, order: tuple[int, ...]):
 def _row_dots(a, b):
     """(C, M), (C, M) → (C,): Σ_j a[i, j]·b[i, j], as C products (1×M)·(M×1) that BLAS runs
     without the temporary a·b would take."""
-    return backend.xp.matmul(a[:, None, :], b[:, :, None])[:, 0, 0]
+    return array_module(a).matmul(a[:, None, :], b[:, :, None])[:, 0, 0]
 
 
 @register("batch_norm")
@@ -89,8 +97,6 @@ class BatchNorm(Function):
     y then holds its channels outermost too.
     """
 
-    formula = "dx = s·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·γ and s = 1/√(σ² + ε), dγ = Σ dy·x̂, dβ = Σ dy"
-
     def __init__(self, running_mean=None, running_var=None, training: bool = True,
                  momentum: float = 0.1, eps: float = 1e-5):
         if (running_mean is None) != (running_var is None):
@@ -103,7 +109,7 @@ class BatchNorm(Function):
         self.eps = float(eps)
 
     def forward(self, x, *affine):
-        xp = backend.xp
+        xp = array_module(x)
         if x.ndim < 2:
             raise ShapeError(f"batch_norm: expected input (N, C) or (N, C, *spatial), got {x.shape}")
         channels = x.shape[1]
@@ -131,7 +137,8 @@ class BatchNorm(Function):
             x_hat *= inv_std[:, None]
         # Saved whatever needs_input_grad says (any() of a by-hand call's is False); a Function
         # off the graph is dropped after forward, and its saved arrays with it.
-        self.x_hat, self.inv_std, self.affine, self.order = x_hat, inv_std, affine, order
+        self.save_for_backward(x_hat=x_hat, inv_std=inv_std, weight=affine[0] if affine else None)
+        self.order, self.affine_count = order, len(affine)
         y = x_hat
         if affine:
             y = x_hat * affine[0][:, None]
@@ -139,26 +146,31 @@ class BatchNorm(Function):
                 y += affine[1][:, None]
         return _from_channel_rows(y, x.shape, order)
 
+    @property
+    def formula(self) -> str:
+        if self.training:
+            return _NORMALISATION_FORMULA
+        return "y = γ·(x − running_mean)·s + β, s = 1/√(running_var + ε) ⇒ dx = dy·γ·s, dγ = Σ dy·x̂, dβ = Σ dy"
+
     def backward(self, dy):
-        # x̂ = (x − μ)·s  ⇒  dx = s·(g − mean(g) − x̂·mean(g·x̂)), g = dy·γ  (module docstring).
         # Per channel mean(g) = γ·dβ/M and mean(g·x̂) = γ·dγ/M, with dβ = Σ dy and dγ = Σ dy·x̂, so
         # dx = a·dy − (a·dγ/M)·x̂ − a·dβ/M with a = γ·s: three passes over the rows.
         # With running statistics μ and s are constants, so dx = a·dy.
         need = self.needs_input_grad
-        x_hat, affine = self.x_hat, self.affine
+        x_hat, inv_std, weight = self.saved_tensors
         dy_rows = _channel_rows(dy, self.order)
         count = x_hat.shape[1]
         d_beta = dy_rows.sum(axis=1)
         d_gamma = _row_dots(dy_rows, x_hat)
         dx = None
         if need[0]:
-            a = self.inv_std * affine[0] if affine else self.inv_std
+            a = inv_std if weight is None else inv_std * weight
             rows = dy_rows * a[:, None]
             if self.training:
                 rows -= x_hat * (a * d_gamma / count)[:, None]
                 rows -= (a * d_beta / count)[:, None]
             dx = _from_channel_rows(rows, dy.shape, self.order)
-        grads = (d_gamma, d_beta)[:len(affine)]
+        grads = (d_gamma, d_beta)[:self.affine_count]
         return (dx,) + tuple(grad if need[1 + i] else None for i, grad in enumerate(grads))
 
 
@@ -168,8 +180,6 @@ class LayerNorm(Function):
 
     x: (*, *normalized_shape), weight and bias: normalized_shape → y: the shape of x.
     """
-
-    formula = "dx = s·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·γ and s = 1/√(σ² + ε), dγ = Σ dy·x̂, dβ = Σ dy"
 
     def __init__(self, normalized_shape: tuple, eps: float = 1e-5):
         self.normalized_shape = tuple(normalized_shape)
@@ -185,19 +195,58 @@ class LayerNorm(Function):
         mean = x.mean(axis=axes, keepdims=True)
         centered = x - mean
         var = (centered * centered).mean(axis=axes, keepdims=True)
-        inv_std = 1.0 / backend.xp.sqrt(var + self.eps)
+        inv_std = 1.0 / array_module(x).sqrt(var + self.eps)
         x_hat = centered * inv_std
-        self.x_hat, self.inv_std, self.affine, self.axes = x_hat, inv_std, affine, axes
+        self.save_for_backward(x_hat=x_hat, inv_std=inv_std, weight=affine[0] if affine else None)
+        self.axes, self.affine_count = axes, len(affine)
         return _apply_affine(x_hat, affine, normalized)
 
+    formula = _NORMALISATION_FORMULA
+
     def backward(self, dy):
-        # x̂ = (x − μ)·s over the normalised axes  ⇒  dx = s·(g − mean(g) − x̂·mean(g·x̂)), g = dy·γ;
         # γ and β are broadcast along the leading axes, so their gradients sum over those
-        x_hat, affine, axes = self.x_hat, self.affine, self.axes
+        x_hat, inv_std, weight = self.saved_tensors
+        axes = self.axes
         dx = None
         if self.needs_input_grad[0]:
-            g = dy * affine[0] if affine else dy
+            g = dy if weight is None else dy * weight
             g = g - g.mean(axis=axes, keepdims=True) - x_hat * (g * x_hat).mean(axis=axes, keepdims=True)
-            dx = g * self.inv_std
+            dx = g * inv_std
         leading = tuple(range(dy.ndim - len(axes)))
-        return (dx,) + _affine_grads(self, dy, x_hat, affine, leading)
+        return (dx,) + _affine_grads(self, dy, x_hat, self.affine_count, leading)
+
+
+def _affine(x: Tensor, weight, bias) -> tuple:
+    """The (weight, bias) inputs of a normalisation op: none, weight alone, or both
+    (a bias without a weight gets a constant weight of ones)."""
+    if weight is None and bias is None:
+        return ()
+    if weight is None:
+        weight = Tensor(array_module(x.data).ones(bias.shape, dtype=x.dtype))
+    return (weight,) if bias is None else (weight, bias)
+
+
+def _array(value):
+    return value.data if isinstance(value, Tensor) else value
+
+
+@public()
+def batch_norm(x: Tensor, running_mean=None, running_var=None, weight: Tensor | None = None,
+               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1,
+               eps: float = 1e-5) -> Tensor:
+    """Batch norm over every axis but axis 1. x: (N, C, *), weight/bias/running stats: (C,).
+
+    training=True uses the batch statistics and updates ``running_mean`` and
+    ``running_var`` (Tensors or arrays) in place; training=False uses them.
+    """
+    op = BatchNorm(_array(running_mean), _array(running_var), training, momentum, eps)
+    return op(x, *_affine(x, weight, bias))
+
+
+@public()
+def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Layer norm over the last axes. x: (*, *normalized_shape), weight/bias: normalized_shape."""
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    return LayerNorm(normalized_shape, eps)(x, *_affine(x, weight, bias))

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import numpy
 
-from .. import backend
+from ..backend import array_module
 from ..errors import ShapeError
-from ..tensor import Function
+from ..tensor import Function, Tensor
 from .im2col import check_image, kernel_offsets, output_hw, pad_spatial, pair
 from .layout import full_in_layout_of, in_order, memory_order
-from .registry import register
+from .registry import public, register
 
 
 def pool_geometry(op: str, kernel_size, stride=None, padding=0) -> tuple:
@@ -60,7 +60,7 @@ class _Pool2d(Function):
         # Windows that do not overlap send to disjoint pixels: each offset writes its
         # slice directly, saving a temporary and a read of dx per offset.
         overlapping = any(s < k for s, k in zip(self.stride, self.kernel))
-        share = backend.xp.empty_like(dy) if overlapping else None
+        share = array_module(dy).empty_like(dy) if overlapping else None
         for k, rows, columns in kernel_offsets(self.kernel, self.stride, (1, 1), self.out_hw):
             target = dx_padded[:, :, rows, columns]
             if overlapping:
@@ -90,10 +90,8 @@ class MaxPool2d(_Pool2d):
     x: (N, C, H, W) → y: (N, C, H_out, W_out), H_out = ⌊(H + 2·pad_h − kH) / s_h⌋ + 1.
     """
 
-    formula = "dx = dy routed to the argmax of each window"
-
     def forward(self, x):
-        xp = backend.xp
+        xp = array_module(x)
         padded = pad_spatial(x, self.padding, _lowest(x.dtype))
         windows = [padded[:, :, rows, columns] for _, rows, columns in self._windows(x)]
         best = xp.copy(windows[0], order="K")
@@ -101,20 +99,21 @@ class MaxPool2d(_Pool2d):
             for window in windows[1:]:
                 xp.maximum(best, window, out=best)
             return best
-        self.argmax = self._argmax(windows, best, nan_wins=False)
+        argmax = self._argmax(windows, best, nan_wins=False)
         # maximum() propagates NaN, so a NaN in any window shows in best: only then
         # is the scan redone under the NaN rule, which costs two more passes per offset.
         if xp.isnan(best).any():
             best = xp.copy(windows[0], order="K")
-            self.argmax = self._argmax(windows, best, nan_wins=True)
+            argmax = self._argmax(windows, best, nan_wins=True)
+        self.save_for_backward(argmax=argmax)
         return best
 
     def _argmax(self, windows: list, best, nan_wins: bool):
         """Scan the windows after the first, raising ``best`` (which starts as the first)
         to their maximum in place; return the kernel offset each output took its value from."""
-        xp = backend.xp
+        xp = array_module(best)
         argmax = xp.empty_like(best, dtype=numpy.min_scalar_type(self.kernel[0] * self.kernel[1] - 1))
-        argmax[...] = self._first_valid_offsets()
+        argmax[...] = self._first_valid_offsets(xp)
         better = xp.empty_like(best, dtype=bool)
         marked = xp.empty_like(argmax)
         for k, window in enumerate(windows[1:], 1):
@@ -129,20 +128,20 @@ class MaxPool2d(_Pool2d):
             xp.maximum(argmax, marked, out=argmax)
         return argmax
 
-    def _first_valid_offsets(self):
+    def _first_valid_offsets(self, xp):
         """(H_out, W_out): the offset of each window's first pixel inside the input,
         where PyTorch starts (and stays, when every value is −inf)."""
-        xp = backend.xp
         (ho, wo), (sh, sw), (ph, pw) = self.out_hw, self.stride, self.padding
         first_row = xp.maximum(ph - xp.arange(ho) * sh, 0)
         first_column = xp.maximum(pw - xp.arange(wo) * sw, 0)
         return first_row[:, None] * self.kernel[1] + first_column[None, :]
 
+    formula = "y = x at the argmax of each window ⇒ dx = dy routed to the argmax of each window"
+
     def backward(self, dy):
-        # y = x[argmax of the window]  ⇒  dx[argmax] += dy, zero elsewhere
-        xp = backend.xp
+        (argmax,) = self.saved_tensors
+        xp = array_module(dy)
         dy = in_order(dy, self.x_order)
-        argmax = self.argmax
         if xp.isfinite(dy).all():
             # Branch-free, 10× faster than where() on random masks; but 0·inf would be NaN.
             return (self._scatter(dy, lambda k, out: xp.multiply(dy, argmax == k, out=out)),)
@@ -158,8 +157,6 @@ class AvgPool2d(_Pool2d):
     x: (N, C, H, W) → y: (N, C, H_out, W_out), H_out = ⌊(H + 2·pad_h − kH) / s_h⌋ + 1.
     """
 
-    formula = "dx = dy/m spread over each window of m pixels"
-
     def __init__(self, kernel_size, stride=None, padding=0, count_include_pad: bool = True):
         super().__init__(kernel_size, stride, padding)
         self.count_include_pad = count_include_pad
@@ -168,28 +165,31 @@ class AvgPool2d(_Pool2d):
         offsets = self._windows(x)
         padded = pad_spatial(x, self.padding, 0)
         windows = (padded[:, :, rows, columns] for _, rows, columns in offsets)
-        total = backend.xp.copy(next(windows), order="K")
+        xp = array_module(x)
+        total = xp.copy(next(windows), order="K")
         for window in windows:
             total += window
-        self.inverse_count = self._inverse_count(x.dtype)
-        total *= self.inverse_count
+        inverse_count = self._inverse_count(x.dtype, xp)
+        self.save_for_backward(inverse_count=inverse_count)
+        total *= inverse_count
         return total
 
-    def _inverse_count(self, dtype):
+    def _inverse_count(self, dtype, xp):
         """1 / (pixels each window divides by): a number, or (H_out, W_out) of x's dtype."""
         if self.count_include_pad:
             return 1.0 / (self.kernel[0] * self.kernel[1])
-        xp = backend.xp
         counts = []
         for size, out, k, s, p in zip(self.x_shape[2:], self.out_hw, self.kernel, self.stride, self.padding):
             start = xp.arange(out) * s - p
             counts.append(xp.minimum(start + k, size) - xp.maximum(start, 0))
         return (1.0 / (counts[0][:, None] * counts[1][None, :])).astype(dtype)
 
+    formula = "y = (1/m)·Σ_window x ⇒ dx = dy/m spread over each window of m pixels"
+
     def backward(self, dy):
-        # y = (1/m)·Σ_window x  ⇒  every pixel of the window gets dy/m
-        share = in_order(dy, self.x_order) * self.inverse_count
-        return (self._scatter(share, lambda k, out: backend.xp.copyto(out, share)),)
+        (inverse_count,) = self.saved_tensors
+        share = in_order(dy, self.x_order) * inverse_count
+        return (self._scatter(share, lambda k, out: array_module(dy).copyto(out, share)),)
 
 
 @register("adaptive_avg_pool2d")
@@ -198,8 +198,6 @@ class AdaptiveAvgPool2d(Function):
 
     Only output_size 1 (or (1, 1)) is supported. x: (N, C, H, W) → y: (N, C, 1, 1).
     """
-
-    formula = "dx = dy/(H·W) at every pixel"
 
     def __init__(self, output_size=1):
         check_global_output_size(output_size)
@@ -211,7 +209,26 @@ class AdaptiveAvgPool2d(Function):
         self.x_shape = x.shape
         return x.mean(axis=(2, 3), keepdims=True)
 
+    formula = "y = (1/(H·W))·Σ_{h,w} x ⇒ dx = dy/(H·W) at every pixel"
+
     def backward(self, dy):
-        # y = (1/(H·W))·Σ_{h,w} x  ⇒  dx = dy/(H·W) at every pixel
         h, w = self.x_shape[2:]
-        return (backend.xp.broadcast_to(dy * (1.0 / (h * w)), self.x_shape),)
+        return (array_module(dy).broadcast_to(dy * (1.0 / (h * w)), self.x_shape),)
+
+
+@public()
+def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
+    """Max over kernel_size windows (stride defaults to kernel_size). x: (N, C, H, W)."""
+    return MaxPool2d(kernel_size, stride, padding)(x)
+
+
+@public()
+def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0, count_include_pad: bool = True) -> Tensor:
+    """Mean over kernel_size windows (stride defaults to kernel_size). x: (N, C, H, W)."""
+    return AvgPool2d(kernel_size, stride, padding, count_include_pad)(x)
+
+
+@public()
+def adaptive_avg_pool2d(x: Tensor, output_size=1) -> Tensor:
+    """Global average pooling, (N, C, H, W) → (N, C, 1, 1); only output_size=1 is supported."""
+    return AdaptiveAvgPool2d(output_size)(x)

@@ -6,13 +6,15 @@ broadcasts back over them.
 """
 from __future__ import annotations
 
+import builtins
 import math
 
 import numpy
 
-from .. import backend
-from ..tensor import Function
-from .registry import register
+from ..backend import array_module
+from ..tensor import Function, Tensor
+from .dtypes import floating
+from .registry import public, register
 
 
 def normalize_axes(axis, ndim: int, op: str) -> tuple:
@@ -22,7 +24,7 @@ def normalize_axes(axis, ndim: int, op: str) -> tuple:
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     out = []
     for a in axes:
-        if not -ndim <= a < max(ndim, 1):
+        if not -ndim <= a < builtins.max(ndim, 1):
             raise ValueError(f"{op}: axis {a} is out of range for an input with {ndim} dimensions")
         out.append(a % ndim if ndim else 0)
     if len(set(out)) != len(out):
@@ -49,7 +51,7 @@ def stable_max(x, axes: tuple):
     slice would turn it into nan, and an empty array has no max. The shift cancels
     out of every formula it is used in, so any finite value is correct.
     """
-    xp = backend.xp
+    xp = array_module(x)
     if x.size == 0:
         return xp.zeros([1 if i in axes else n for i, n in enumerate(x.shape)], dtype=x.dtype)
     m = x.max(axis=axes, keepdims=True)
@@ -79,54 +81,61 @@ class _Reduction(Function):
 
     def _finish(self, y_kept):
         """The result from its keepdims form: the reduced axes dropped unless keepdims."""
-        return y_kept if self.keepdims else backend.xp.squeeze(y_kept, axis=self.axes)
+        return y_kept if self.keepdims else array_module(y_kept).squeeze(y_kept, axis=self.axes)
 
 
 @register("sum")
 class Sum(_Reduction):
-    formula = "dx = dy broadcast over the summed axes"
-
     def forward(self, x):
         return x.sum(axis=self._axes(x), keepdims=self.keepdims)
 
+    formula = "y = Σ_axes x ⇒ dx = dy broadcast over the summed axes"
+
     def backward(self, dy):
-        # y = Σ_axes x  ⇒  dx = dy broadcast over the summed axes
-        return (backend.xp.broadcast_to(self._expand(dy), self.x_shape),)
+        return (array_module(dy).broadcast_to(self._expand(dy), self.x_shape),)
+
+
+@public("sum")
+def sum(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001 - the PyTorch name
+    return Sum(axis, keepdims)(a)
 
 
 @register("mean")
 class Mean(_Reduction):
-    formula = "dx = dy/n broadcast over the averaged axes"
-
     def forward(self, x):
         axes = self._axes(x)
         self.count = self._count()
         return x.mean(axis=axes, keepdims=self.keepdims)
 
+    formula = "y = (1/n)·Σ_axes x ⇒ dx = dy/n broadcast over the averaged axes"
+
     def backward(self, dy):
-        # y = (1/n)·Σ_axes x  ⇒  dx = dy/n broadcast over the averaged axes
         scale = 1.0 / self.count if self.count else float("nan")
-        return (backend.xp.broadcast_to(self._expand(dy) * scale, self.x_shape),)
+        return (array_module(dy).broadcast_to(self._expand(dy) * scale, self.x_shape),)
+
+
+@public("mean")
+def mean(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+    return Mean(axis, keepdims)(a)
 
 
 class _Extremum(_Reduction):
     """max or min over axes. Every element equal to the result shares the gradient
     evenly (as ``torch.amax``/``torch.amin``): a tie of k elements gives each dy/k."""
 
-    formula = "dx = dy·[x = y] / #{x = y}"
-
     def forward(self, x):
         axes = self._axes(x)
         if any(x.shape[a] == 0 for a in axes):
             raise ValueError(f"{self.op_name}: cannot reduce over an empty axis (input shape {x.shape}, axis {self.axis})")
         y = self._reduce(x, axes)
-        if self.needs_input_grad[0]:
-            self.hits = x == y
+        self.save_for_backward(hits=x == y if self.needs_input_grad[0] else None)
         return self._finish(y)
 
+    formula = "y = max_axes x (or min) ⇒ dx = dy·[x = y] / #{x = y}"
+
     def backward(self, dy):
-        # y = max_axes x  ⇒  dx = dy·[x = y] / #{x = y}   (the same for min)
-        hits = self.hits.astype(dy.dtype)
+        (hits,) = self.saved_tensors
+        hits = hits.astype(dy.dtype)
         share = self._expand(dy) / hits.sum(axis=self.axes, keepdims=True)
         return (hits * share,)
 
@@ -137,10 +146,22 @@ class Max(_Extremum):
         return x.max(axis=axes, keepdims=True)
 
 
+@public("max")
+def max(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001 - the NumPy name
+    """Largest element over the axes; tied maxima share the gradient evenly (as torch.amax)."""
+    return Max(axis, keepdims)(a)
+
+
 @register("min")
 class Min(_Extremum):
     def _reduce(self, x, axes):
         return x.min(axis=axes, keepdims=True)
+
+
+@public("min")
+def min(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001 - the NumPy name
+    """Smallest element over the axes; tied minima share the gradient evenly (as torch.amin)."""
+    return Min(axis, keepdims)(a)
 
 
 @register("logsumexp")
@@ -148,10 +169,8 @@ class LogSumExp(_Reduction):
     """y = log Σ_axes exp(x), computed as m + log Σ exp(x − m) with m the max, so
     large inputs do not overflow. An empty or all −∞ slice gives −∞, as PyTorch."""
 
-    formula = "dx = dy·softmax(x)"
-
     def forward(self, x):
-        xp = backend.xp
+        xp = array_module(x)
         axes = self._axes(x)
         m = stable_max(x, axes)
         e = xp.exp(x - m)
@@ -160,12 +179,20 @@ class LogSumExp(_Reduction):
             y = xp.log(total) + m
         if self.needs_input_grad[0]:
             e /= total
-            self.softmax = e
+        self.save_for_backward(softmax=e if self.needs_input_grad[0] else None)
         return self._finish(y)
 
+    formula = "y = log Σ_axes eˣ ⇒ dx = dy·softmax(x)"
+
     def backward(self, dy):
-        # y = log Σ eˣ  ⇒  dx = dy·eˣ/Σeˣ = dy·softmax(x)
-        return (self.softmax * self._expand(dy),)
+        (softmax,) = self.saved_tensors
+        return (softmax * self._expand(dy),)
+
+
+@public("logsumexp")
+def logsumexp(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+    """log Σ exp(a) over the axes, without overflow."""
+    return LogSumExp(axis, keepdims)(floating(a))
 
 
 @register("var")
@@ -177,8 +204,6 @@ class Var(_Reduction):
     When n ≤ correction the divisor is 0 and the result inf or nan, as in PyTorch.
     """
 
-    formula = "dx = dy·2(x − μ)/(n − c)"
-
     def __init__(self, axis=None, keepdims: bool = False, correction: float = 1):
         super().__init__(axis, keepdims)
         self.correction = correction
@@ -186,16 +211,27 @@ class Var(_Reduction):
     def forward(self, x):
         axes = self._axes(x)
         count = self._count()
-        self.divisor = max(count - self.correction, 0)
+        self.divisor = builtins.max(count - self.correction, 0)
         with numpy.errstate(divide="ignore", invalid="ignore"):
             centered = x - x.sum(axis=axes, keepdims=True) / count
             y = (centered * centered).sum(axis=axes, keepdims=self.keepdims) / self.divisor
-        if self.needs_input_grad[0]:
-            self.centered = centered
+        self.save_for_backward(centered=centered if self.needs_input_grad[0] else None)
         return y
 
+    @property
+    def formula(self) -> str:
+        return f"y = Σ(x − μ)²/(n − {self.correction:g}) ⇒ dx = dy·2(x − μ)/(n − {self.correction:g})"
+
     def backward(self, dy):
-        # y = Σ(x − μ)²/(n − c)  ⇒  dx = dy·2(x − μ)/(n − c)   (μ's own term vanishes: Σ(x − μ) = 0)
+        # μ's own term vanishes: Σ(x − μ) = 0
+        (centered,) = self.saved_tensors
         scale = 2.0 / self.divisor if self.divisor else math.inf
         with numpy.errstate(invalid="ignore"):
-            return (self.centered * (self._expand(dy) * scale),)
+            return (centered * (self._expand(dy) * scale),)
+
+
+@public("var")
+def var(a: Tensor, axis=None, keepdims: bool = False, correction: float = 1) -> Tensor:
+    """Variance over the axes, dividing by n − correction (1 by default, as torch.var;
+    NumPy's default is 0)."""
+    return Var(axis, keepdims, correction)(a)

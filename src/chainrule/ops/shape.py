@@ -4,44 +4,95 @@ where one element went to several places).
 """
 from __future__ import annotations
 
+import builtins
+
 import numpy
 
-from .. import backend
+from ..backend import array_module
 from ..broadcast import sum_to
 from ..errors import ShapeError
-from ..tensor import Function, Tensor
+from ..tensor import Function, Tensor, as_tensor_like
 from .reductions import normalize_axes
-from .registry import register
+from .registry import public, register
 
 
 @register("reshape")
 class Reshape(Function):
     """x: S → y: shape (one entry may be -1), same number of elements."""
 
-    formula = "dx = dy reshaped to x's shape"
-
     def __init__(self, shape: tuple):
         self.shape = tuple(shape)
 
+    def target_shape(self, x) -> tuple:
+        """The shape of the result for input x (subclasses derive it from x's shape)."""
+        return self.shape
+
     def forward(self, x):
         self.x_shape = x.shape
+        shape = self.target_shape(x)
         try:
-            return x.reshape(self.shape)
+            return x.reshape(shape)
         except ValueError:
             raise ShapeError(
-                f"reshape: cannot reshape an input of shape {x.shape} ({x.size} elements) into {self.shape}"
+                f"reshape: cannot reshape an input of shape {x.shape} ({x.size} elements) into {shape}"
             ) from None
 
+    formula = "y = reshape(x) ⇒ dx = dy reshaped to x's shape"
+
     def backward(self, dy):
-        # y = reshape(x)  ⇒  dx = reshape(dy) back to x's shape
         return (dy.reshape(self.x_shape),)
+
+
+@public("reshape", "view")
+def reshape(a: Tensor, *shape) -> Tensor:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return Reshape(shape)(a)
+
+
+class Flatten(Reshape):
+    """The reshape that merges axes start_axis..end_axis (inclusive) of its input into one."""
+
+    def __init__(self, start_axis: int = 0, end_axis: int = -1):
+        self.start_axis, self.end_axis = start_axis, end_axis
+
+    def target_shape(self, x) -> tuple:
+        dims = x.shape
+        rank = builtins.max(x.ndim, 1)
+        for name, axis in (("start_axis", self.start_axis), ("end_axis", self.end_axis)):
+            if not -rank <= axis < rank:
+                raise ShapeError(f"flatten: {name} {axis} is out of range for an input of shape {dims}")
+        start, end = self.start_axis % rank, self.end_axis % rank
+        if start > end:
+            raise ShapeError(
+                f"flatten: start_axis {self.start_axis} comes after end_axis {self.end_axis} for an input of shape {dims}"
+            )
+        merged = 1
+        for n in dims[start : end + 1]:
+            merged *= n
+        return dims[:start] + (merged,) + dims[end + 1 :]
+
+
+@public("flatten")
+def flatten(a: Tensor, start_axis: int = 0, end_axis: int = -1) -> Tensor:
+    """Merge axes start_axis..end_axis (inclusive) into one."""
+    return Flatten(start_axis, end_axis)(a)
+
+
+class Unflatten(Reshape):
+    """The reshape that splits axis ``axis`` of its input into ``sizes``."""
+
+    def __init__(self, axis: int, sizes: tuple):
+        self.axis, self.sizes = axis, tuple(sizes)
+
+    def target_shape(self, x) -> tuple:
+        axis = self.axis % x.ndim
+        return x.shape[:axis] + self.sizes + x.shape[axis + 1:]
 
 
 @register("permute")
 class Permute(Function):
     """x: (d_0, …, d_k) → y: (d_axes[0], …, d_axes[k]); axes=None reverses them."""
-
-    formula = "dx = permute(dy, p⁻¹)"
 
     def __init__(self, axes=None):
         self.axes = None if axes is None else tuple(axes)
@@ -54,17 +105,32 @@ class Permute(Function):
         self.axes = tuple(a % ndim for a in axes)
         return x.transpose(self.axes)
 
+    formula = "y = permute(x, p) ⇒ dx = permute(dy, p⁻¹)"
+
     def backward(self, dy):
-        # y = permute(x, p)  ⇒  dx = permute(dy, p⁻¹)
         inverse = numpy.argsort(self.axes)
         return (dy.transpose(tuple(int(i) for i in inverse)),)
+
+
+@public("permute")
+def permute(a: Tensor, *axes) -> Tensor:
+    """Reorder the axes; with no axes given, reverse them."""
+    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+        axes = tuple(axes[0])
+    return Permute(axes or None)(a)
+
+
+@public("transpose")
+def transpose(a: Tensor, axis0: int = -2, axis1: int = -1) -> Tensor:
+    """Swap two axes (the last two by default)."""
+    axes = list(range(a.ndim))
+    axes[axis0], axes[axis1] = axes[axis1], axes[axis0]
+    return Permute(axes)(a)
 
 
 @register("broadcast_to")
 class BroadcastTo(Function):
     """x: S → y: shape, where S broadcasts to shape by NumPy's rules (a read-only view)."""
-
-    formula = "dx = dy summed over the broadcast axes"
 
     def __init__(self, shape: tuple):
         self.shape = tuple(shape)
@@ -72,24 +138,31 @@ class BroadcastTo(Function):
     def forward(self, x):
         self.x_shape = x.shape
         try:
-            return backend.xp.broadcast_to(x, self.shape)
+            return array_module(x).broadcast_to(x, self.shape)
         except ValueError:
             raise ShapeError(f"broadcast_to: cannot broadcast an input of shape {x.shape} to {self.shape}") from None
 
+    formula = "y = x repeated along the broadcast axes ⇒ dx = dy summed over those axes"
+
     def backward(self, dy):
-        # y = x repeated along the broadcast axes  ⇒  dx = dy summed over those axes
         return (sum_to(dy, self.x_shape),)
 
 
-def as_array_index(index):
+@public("broadcast_to")
+def broadcast_to(a: Tensor, shape) -> Tensor:
+    """a repeated along new or size-1 axes to ``shape`` (NumPy broadcasting rules)."""
+    return BroadcastTo(shape)(a)
+
+
+def as_array_index(index, xp=numpy):
     """An index for ``x[index]`` with Tensors replaced by their arrays and lists by
-    integer or boolean arrays (an empty list selects nothing, as an empty int array)."""
+    integer or boolean arrays of ``xp`` (an empty list selects nothing, as an empty int array)."""
     if isinstance(index, tuple):
-        return tuple(as_array_index(i) for i in index)
+        return tuple(as_array_index(i, xp) for i in index)
     if isinstance(index, Tensor):
         return index.data
     if isinstance(index, list):
-        array = backend.xp.asarray(index)
+        array = xp.asarray(index)
         return array if array.size else array.astype(numpy.intp)
     return index
 
@@ -156,10 +229,8 @@ class GetItem(Function):
     x: S → y: the shape PyTorch gives x[index].
     """
 
-    formula = "dx = zeros with dx[index] += dy"
-
-    def __init__(self, index):
-        self.index = as_array_index(index)
+    def __init__(self, index, xp=numpy):
+        self.index = as_array_index(index, xp)
         self.accumulate = _selects_by_integer_array(self.index)
         self.steps = integers_first(self.index)
 
@@ -172,10 +243,12 @@ class GetItem(Function):
         self.selected_shape = selected.shape
         return selected[arrays]
 
+    formula = "y = x[index] ⇒ dx = zeros with dx[index] += dy"
+
     def backward(self, dy):
-        # y = x[i]  ⇒  dx = 0 except dx[i] += dy (summed where i picks an element more than once);
-        # in two steps y = x[i₁][i₂]: the same scatter through i₂, then through i₁
-        xp = backend.xp
+        # summed where the index picks an element more than once; in two steps y = x[i₁][i₂]:
+        # the same scatter through i₂, then through i₁
+        xp = array_module(dy)
         if self.steps is None:
             return (_scatter(xp.zeros(self.x_shape, dtype=dy.dtype), self.index, dy, self.accumulate),)
         integers, arrays = self.steps
@@ -185,10 +258,29 @@ class GetItem(Function):
         return (dx,)
 
 
+@public("__getitem__")
+def getitem(a: Tensor, index) -> Tensor:
+    """a[index] with NumPy semantics: ints, slices, None, Ellipsis, integer arrays
+    (repeats accumulate in the gradient), boolean masks; Tensors act as arrays."""
+    return GetItem(index, array_module(a.data))(a)
+
+
+def scatter_add(into, index, values) -> None:
+    """``into[index] += values``, summing where ``index`` repeats an element: NumPy's ``add.at``,
+    CuPy's ``scatter_add`` (whose add.at is the same operation under another name)."""
+    xp = array_module(into)
+    if xp.__name__ == "cupy":
+        import cupyx
+
+        cupyx.scatter_add(into, index, values)
+    else:
+        xp.add.at(into, index, values)
+
+
 def _scatter(into, index, values, accumulate: bool):
     """``into[index] += values``, summing repeats when ``accumulate``; returns ``into``."""
     if accumulate:
-        backend.xp.add.at(into, index, values)
+        scatter_add(into, index, values)
     else:
         into[index] = values
     return into
@@ -200,8 +292,6 @@ class Concatenate(Function):
 
     xs[i]: (d_0, …, n_i, …, d_k), equal except along ``axis`` → y: (d_0, …, Σ n_i, …, d_k)
     """
-
-    formula = "dxᵢ = the slice of dy where xᵢ sits"
 
     def __init__(self, axis: int = 0):
         self.axis = axis
@@ -223,11 +313,12 @@ class Concatenate(Function):
         self.joined_axis = axis
         self.dtypes = [x.dtype for x in xs]
         self.splits = numpy.cumsum([x.shape[axis] for x in xs[:-1]]).tolist()
-        return backend.xp.concatenate(xs, axis=axis)
+        return array_module(xs[0]).concatenate(xs, axis=axis)
+
+    formula = "y = [x₁ | x₂ | …] along the axis ⇒ dxᵢ = the slice of dy where xᵢ sits"
 
     def backward(self, dy):
-        # y = [x_1 | x_2 | …] along axis  ⇒  dx_i = the slice of dy where x_i sits
-        pieces = backend.xp.split(dy, self.splits, axis=self.joined_axis)
+        pieces = array_module(dy).split(dy, self.splits, axis=self.joined_axis)
         return tuple(
             piece.astype(dtype, copy=False) if self.needs_input_grad[i] else None
             for i, (piece, dtype) in enumerate(zip(pieces, self.dtypes))
@@ -237,8 +328,6 @@ class Concatenate(Function):
 @register("stack")
 class Stack(Function):
     """Join same-shaped arrays along a new axis. xs[i]: S → y: S with len(xs) inserted at ``axis``."""
-
-    formula = "dxᵢ = dy[…, i, …]"
 
     def __init__(self, axis: int = 0):
         self.axis = axis
@@ -251,15 +340,35 @@ class Stack(Function):
             raise ShapeError(f"stack: all arrays must have the same shape, got {[x.shape for x in xs]}")
         (self.new_axis,) = normalize_axes(self.axis, len(shape) + 1, "stack")
         self.dtypes = [x.dtype for x in xs]
-        return backend.xp.stack(xs, axis=self.new_axis)
+        return array_module(xs[0]).stack(xs, axis=self.new_axis)
+
+    formula = "y[…, i, …] = xᵢ ⇒ dxᵢ = dy[…, i, …]"
 
     def backward(self, dy):
-        # y[…, i, …] = x_i  ⇒  dx_i = dy[…, i, …]
         lead = (slice(None),) * self.new_axis
         return tuple(
             dy[lead + (i,)].astype(dtype, copy=False) if self.needs_input_grad[i] else None
             for i, dtype in enumerate(self.dtypes)
         )
+
+
+def _alike(tensors) -> list:
+    """The operands as Tensors; arrays and numbers take the dtype of the first Tensor."""
+    tensors = list(tensors)
+    like = next((t for t in tensors if isinstance(t, Tensor)), None)
+    return [t if isinstance(t, Tensor) or like is None else as_tensor_like(t, like) for t in tensors]
+
+
+@public()
+def concatenate(tensors, axis: int = 0) -> Tensor:
+    """Join a sequence of tensors along an existing axis."""
+    return Concatenate(axis)(*_alike(tensors))
+
+
+@public()
+def stack(tensors, axis: int = 0) -> Tensor:
+    """Join a sequence of same-shaped tensors along a new axis."""
+    return Stack(axis)(*_alike(tensors))
 
 
 @register("pad")
@@ -268,8 +377,6 @@ class Pad(Function):
     (every side of every axis), one (before, after) pair for all axes, or one pair
     per axis. x: (n_0, …, n_k) → y: (b_0 + n_0 + a_0, …, b_k + n_k + a_k)
     """
-
-    formula = "dx = dy with the padding cut off"
 
     def __init__(self, pad_width, value: float = 0.0):
         self.pad_width = pad_width
@@ -290,9 +397,19 @@ class Pad(Function):
             ) from None
         self.pairs = tuple((int(before), int(after)) for before, after in pairs)
         self.x_shape = x.shape
-        return backend.xp.pad(x, self.pairs, mode="constant", constant_values=self.value)
+        return array_module(x).pad(x, self.pairs, mode="constant", constant_values=self.value)
+
+    formula = "y = x surrounded by constants ⇒ dx = dy with the padding cut off"
 
     def backward(self, dy):
-        # y = x surrounded by constants  ⇒  dx = dy with the padding cut off
         inside = tuple(slice(before, before + n) for (before, _), n in zip(self.pairs, self.x_shape))
         return (dy[inside],)
+
+
+@public()
+def pad(a: Tensor, pad_width, value: float = 0.0) -> Tensor:
+    """Surround a with ``value``; ``pad_width`` has **NumPy's meaning** (numpy.pad), not
+    ``torch.nn.functional.pad``'s: an int or one (before, after) pair pads *every* axis, or
+    one pair per axis, first axis first. So ``pad(x, (1, 1))`` pads all axes of x, where
+    PyTorch's ``F.pad(x, (1, 1))`` pads only the last."""
+    return Pad(pad_width, value)(a)

@@ -1,7 +1,7 @@
 """The gradient an optimizer actually follows: sign for maximisation, plus L2 decay."""
 from __future__ import annotations
 
-import numpy
+from ..backend import array_module
 
 
 def effective_gradient(param, grad, weight_decay: float, maximize: bool, out):
@@ -11,10 +11,11 @@ def effective_gradient(param, grad, weight_decay: float, maximize: bool, out):
     otherwise ``out`` holding ``d``. The form ``λ·θ − g`` equals PyTorch's
     ``(−g) + λ·θ`` bit for bit: negation is exact and addition commutes.
     """
+    xp = array_module(param)
     if weight_decay != 0:
-        numpy.multiply(param, weight_decay, out=out)
-        (numpy.subtract if maximize else numpy.add)(out, grad, out=out)
+        xp.multiply(param, weight_decay, out=out)
+        (xp.subtract if maximize else xp.add)(out, grad, out=out)
         return out
     if maximize:
-        return numpy.negative(grad, out=out)
+        return xp.negative(grad, out=out)
     return grad

@@ -4,9 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy
-
-from .. import kernels
+from .. import backend, kernels
 from .gradient import effective_gradient
 from .optimizer import Optimizer, ParamsT, check_finite
 
@@ -85,16 +83,13 @@ class SGD(Optimizer):
                 if grad is None:
                     continue
                 param = p.data
+                xp = backend.array_module(param)
                 state = self.state.setdefault(p, {}) if momentum != 0 else None
                 buf = state.get("momentum_buffer") if state is not None else None
                 if self.fused:
                     first = state is not None and buf is None
-                    kernel_buf = numpy.empty_like(param) if first else buf
-                    try:
-                        kernels.sgd(param, grad, kernel_buf, lr, momentum, dampening, weight_decay, nesterov, maximize, first)
-                    except kernels.DOES_NOT_FIT:
-                        pass
-                    else:
+                    kernel_buf = xp.empty_like(param) if first else buf
+                    if kernels.sgd(param, grad, kernel_buf, lr, momentum, dampening, weight_decay, nesterov, maximize, first):
                         if first:
                             state["momentum_buffer"] = kernel_buf
                         continue
@@ -104,19 +99,19 @@ class SGD(Optimizer):
                     if buf is None:
                         buf = state["momentum_buffer"] = direction.copy()
                     else:
-                        numpy.multiply(buf, momentum, out=buf)
+                        xp.multiply(buf, momentum, out=buf)
                         if dampening != 0:
-                            direction_damped = numpy.multiply(direction, 1.0 - dampening, out=spare)
-                            numpy.add(buf, direction_damped, out=buf)
+                            direction_damped = xp.multiply(direction, 1.0 - dampening, out=spare)
+                            xp.add(buf, direction_damped, out=buf)
                         else:
-                            numpy.add(buf, direction, out=buf)
+                            xp.add(buf, direction, out=buf)
                     if nesterov:
-                        update = numpy.multiply(buf, momentum, out=spare)
-                        numpy.add(update, direction, out=update)
+                        update = xp.multiply(buf, momentum, out=spare)
+                        xp.add(update, direction, out=update)
                     else:
                         update = buf
                 else:
                     update = direction
-                numpy.multiply(update, lr, out=spare)
-                numpy.subtract(param, spare, out=param)
+                xp.multiply(update, lr, out=spare)
+                xp.subtract(param, spare, out=param)
         return loss
