@@ -157,4 +157,5 @@ case("pow", lambda a, e: a ** e, lambda a, e: a ** e, np.array([1.5, 0.5, 2.0]),
      id="pow(x**e, e=0 differentiable)")
 
 # -- devices -----------------------------------------------------------------------
-case("to_device", lambda x: cr.ops.ToDevice("cpu")(x) * 2.0, lambda x: x.to("cpu") * 2.0, randn(3, 2))
+# On the CPU one ToDevice("cpu") node; on a device (the stand-in, a GPU) there and back.
+case("to_device", lambda x: cr.ops.ToDevice("cpu")(x).to(x.device) * 2.0, lambda x: x.to("cpu") * 2.0, randn(3, 2))

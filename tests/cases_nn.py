@@ -27,11 +27,11 @@ def _torch_running():
 for x_shape in [(6, 3), (4, 3, 5), (2, 3, 2, 3)]:
     tag = "x".join(map(str, x_shape))
     case("batch_norm",
-         lambda x, w, b: cr.ops.batch_norm(x, *_running(np), w, b, training=True, momentum=0.2),
+         lambda x, w, b: cr.ops.batch_norm(x, *_running(cr.backend.array_module(x.data)), w, b, training=True, momentum=0.2),
          lambda x, w, b: _F().batch_norm(x, *_torch_running(), w, b, training=True, momentum=0.2),
          randn(*x_shape) * 2 + 1, randn(3), randn(3), id=f"batch_norm(train,{tag})")
     case("batch_norm",
-         lambda x, w, b: cr.ops.batch_norm(x, *_running(np), w, b, training=False, eps=1e-3),
+         lambda x, w, b: cr.ops.batch_norm(x, *_running(cr.backend.array_module(x.data)), w, b, training=False, eps=1e-3),
          lambda x, w, b: _F().batch_norm(x, *_torch_running(), w, b, training=False, eps=1e-3),
          randn(*x_shape), randn(3), randn(3), id=f"batch_norm(eval,{tag})")
 case("batch_norm", lambda x: cr.ops.batch_norm(x, training=True),

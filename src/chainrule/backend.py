@@ -83,7 +83,7 @@ def device_of(array) -> str:
     """The name of the device that holds ``array``."""
     found = _BY_TYPE.get(type(array))
     if found is None:
-        if isinstance(array, numpy.ndarray):
+        if isinstance(array, (numpy.ndarray, numpy.generic)):
             return "cpu"
         raise TypeError(f"not an array of a known device: {type(array).__name__}")
     return found.name

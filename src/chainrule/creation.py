@@ -1,7 +1,10 @@
 """Making tensors: from data, filled with a constant, random, or a range.
 
 Floating results are float32 unless ``dtype`` says otherwise; Python integers give
-int64 and NumPy arrays keep their dtype, as in PyTorch.
+int64 and NumPy arrays keep their dtype, as in PyTorch. ``device`` (``"cpu"``, ``"cuda"``)
+says where the data lives: by default the default device (``backend.use``), or, for
+``tensor`` of a Tensor or device array, where that lives. Random numbers are drawn on
+the host from the seeded generator and moved, so a seed gives the same values everywhere.
 """
 from __future__ import annotations
 
@@ -25,52 +28,64 @@ def _float_dtype(dtype):
     return dtype
 
 
-def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
+def _module(device: str | None):
+    return backend.xp if device is None else backend.device(device).module
+
+
+def tensor(data, requires_grad: bool = False, dtype=None, device: str | None = None) -> Tensor:
     """A new Tensor holding a copy of ``data`` (list, number, array or Tensor)."""
     if isinstance(data, Tensor):
         data = data.data
+    on_device = isinstance(data, backend.array_types) and not isinstance(data, numpy.ndarray)
+    if device is None and on_device:
+        device = backend.device_of(data)
+    elif on_device and backend.device(device).name != backend.device_of(data):
+        data = backend.to_numpy(data)
+    xp = _module(device)
     if dtype is not None:
-        array = backend.xp.array(data, dtype=numpy.dtype(dtype))
-    elif isinstance(data, (numpy.ndarray, numpy.generic)) or hasattr(data, "__cuda_array_interface__"):
-        array = backend.xp.array(data)
+        array = xp.array(data, dtype=numpy.dtype(dtype))
+    elif isinstance(data, (numpy.ndarray, numpy.generic)) or on_device:
+        array = xp.array(data)
     else:
-        array = backend.xp.array(data)
+        array = xp.array(data)
         if array.dtype == numpy.float64:
             array = array.astype(backend.DEFAULT_DTYPE)
     return Tensor(array, requires_grad=requires_grad)
 
 
-def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
-    return Tensor(backend.xp.zeros(_shape(shape), dtype=_float_dtype(dtype)), requires_grad=requires_grad)
+def zeros(*shape, dtype=None, requires_grad: bool = False, device: str | None = None) -> Tensor:
+    return Tensor(_module(device).zeros(_shape(shape), dtype=_float_dtype(dtype)), requires_grad=requires_grad)
 
 
-def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
-    return Tensor(backend.xp.ones(_shape(shape), dtype=_float_dtype(dtype)), requires_grad=requires_grad)
+def ones(*shape, dtype=None, requires_grad: bool = False, device: str | None = None) -> Tensor:
+    return Tensor(_module(device).ones(_shape(shape), dtype=_float_dtype(dtype)), requires_grad=requires_grad)
 
 
-def full(shape, value: float, dtype=None, requires_grad: bool = False) -> Tensor:
-    return Tensor(backend.xp.full(tuple(shape), value, dtype=_float_dtype(dtype)), requires_grad=requires_grad)
+def full(shape, value: float, dtype=None, requires_grad: bool = False, device: str | None = None) -> Tensor:
+    return Tensor(_module(device).full(tuple(shape), value, dtype=_float_dtype(dtype)), requires_grad=requires_grad)
 
 
-def randn(*shape, dtype=None, requires_grad: bool = False, generator: numpy.random.Generator | None = None) -> Tensor:
+def randn(*shape, dtype=None, requires_grad: bool = False, generator: numpy.random.Generator | None = None,
+          device: str | None = None) -> Tensor:
     """Standard normal samples from the seeded generator (see ``manual_seed``)."""
     rng = generator or default_generator()
     array = rng.standard_normal(_shape(shape), dtype=_float_dtype(dtype))
-    return Tensor(backend.xp.asarray(array), requires_grad=requires_grad)
+    return Tensor(_module(device).asarray(array), requires_grad=requires_grad)
 
 
-def rand(*shape, dtype=None, requires_grad: bool = False, generator: numpy.random.Generator | None = None) -> Tensor:
+def rand(*shape, dtype=None, requires_grad: bool = False, generator: numpy.random.Generator | None = None,
+          device: str | None = None) -> Tensor:
     """Uniform samples in [0, 1) from the seeded generator (see ``manual_seed``)."""
     rng = generator or default_generator()
     array = rng.random(_shape(shape), dtype=_float_dtype(dtype))
-    return Tensor(backend.xp.asarray(array), requires_grad=requires_grad)
+    return Tensor(_module(device).asarray(array), requires_grad=requires_grad)
 
 
-def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False, device: str | None = None) -> Tensor:
     """Evenly spaced values in [start, stop); integers give int64, as in PyTorch."""
     if stop is None:
         start, stop = 0, start
     if dtype is None:
         is_float = any(isinstance(v, float) for v in (start, stop, step))
         dtype = backend.DEFAULT_DTYPE if is_float else numpy.int64
-    return Tensor(backend.xp.arange(start, stop, step, dtype=numpy.dtype(dtype)), requires_grad=requires_grad)
+    return Tensor(_module(device).arange(start, stop, step, dtype=numpy.dtype(dtype)), requires_grad=requires_grad)

@@ -43,7 +43,7 @@ def layout_version() -> int:
 def _as_buffer(value) -> Tensor | None:
     if value is None or isinstance(value, Tensor):
         return value
-    return Tensor(backend.xp.asarray(value))
+    return Tensor(value if isinstance(value, backend.array_types) else backend.xp.asarray(value))
 
 
 def relabel(error: Exception, op: str | None, layer: str) -> Exception | None:
@@ -245,20 +245,36 @@ class Module:
         for parameter in self.parameters():
             parameter.grad = None
 
-    def to(self, dtype) -> Module:
-        """Cast every floating parameter and buffer to ``dtype`` (in place; returns self).
-
-        Gradients are dropped: they belonged to the old dtype.
-        """
-        dtype = numpy.dtype(dtype)
-        if dtype.kind != "f":
-            raise TypeError(f"Module.to: expected a floating dtype, got {dtype}")
+    def to(self, *args, device: str | None = None, dtype=None) -> Module:
+        """Move every parameter and buffer to ``device`` and/or cast the floating ones to
+        ``dtype``, in place (returns self), as PyTorch's ``module.to("cuda")``,
+        ``module.to(numpy.float64)``. Gradients are dropped: they belonged to the old arrays."""
+        for arg in args:
+            if isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda", *backend.device_names()):
+                device = arg
+            else:
+                dtype = arg
+        if dtype is not None:
+            dtype = numpy.dtype(dtype)
+            if dtype.kind != "f":
+                raise TypeError(f"Module.to: expected a floating dtype, got {dtype}")
         for registry in ("_parameter_names", "_buffer_names"):
             for _, tensor in self._named_members(registry, recurse=True):
-                if tensor.dtype.kind == "f":
+                if dtype is not None and tensor.dtype.kind == "f":
                     tensor.data = tensor.data.astype(dtype, copy=False)
                     tensor.grad = None
+                if device is not None:
+                    tensor.data = backend.to_device(tensor.data, device)
+                    tensor.grad = None
         return self
+
+    def cuda(self) -> Module:
+        """Every parameter and buffer on the GPU (``to("cuda")``)."""
+        return self.to("cuda")
+
+    def cpu(self) -> Module:
+        """Every parameter and buffer in host memory (``to("cpu")``)."""
+        return self.to("cpu")
 
     # -- state -------------------------------------------------------------------
     def _state_items(self) -> Iterator[tuple[str, Tensor]]:
@@ -308,7 +324,8 @@ class Module:
             lines = [f"  {label}: {', '.join(items)}" for label, items in problems]
             raise CheckpointError(f"error loading state_dict into {type(self).__name__}:\n" + "\n".join(lines))
         for name, array in arrays.items():
-            own[name].data[...] = backend.xp.asarray(array)
+            own[name].data[...] = backend.array_module(own[name].data).asarray(backend.to_numpy(array)
+                                                                               if not isinstance(array, backend.array_types) else array)
         return IncompatibleKeys(missing, unexpected)
 
     # -- printing ----------------------------------------------------------------

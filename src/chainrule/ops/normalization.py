@@ -17,6 +17,7 @@ import math
 
 import numpy
 
+from .. import backend
 from ..backend import array_module
 from ..errors import ShapeError
 from ..tensor import Function, Tensor
@@ -114,6 +115,9 @@ class BatchNorm(Function):
             raise ShapeError(f"batch_norm: expected input (N, C) or (N, C, *spatial), got {x.shape}")
         channels = x.shape[1]
         _check_affine("batch_norm", x, affine, (channels,))
+        if self.running_mean is not None and type(self.running_mean) is not type(x):
+            raise TypeError(f"batch_norm: running_mean and running_var are on {backend.device_of(self.running_mean)}, "
+                            f"the input on {backend.device_of(x)}; move them to one device first")
         count = x.size // channels if channels else 0
         if self.training and count <= 1:
             raise ShapeError(f"batch_norm: training needs more than one value per channel, got input {x.shape}")

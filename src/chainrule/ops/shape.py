@@ -160,7 +160,9 @@ def as_array_index(index, xp=numpy):
     if isinstance(index, tuple):
         return tuple(as_array_index(i, xp) for i in index)
     if isinstance(index, Tensor):
-        return index.data
+        index = index.data
+    if isinstance(index, numpy.ndarray) and xp is not numpy:
+        return xp.asarray(index)  # an index array goes where the data is
     if isinstance(index, list):
         array = xp.asarray(index)
         return array if array.size else array.astype(numpy.intp)

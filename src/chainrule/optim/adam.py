@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy
+from ..backend import array_module
 
 from .gradient import effective_gradient
 from .optimizer import Optimizer, ParamsT, check_finite
@@ -79,6 +79,7 @@ class Adam(Optimizer):
                 if grad is None:
                     continue
                 param = p.data
+                xp = array_module(param)
                 state = self.state.get(p)
                 if not state:
                     state = self.state[p] = _fresh_state(param, amsgrad)
@@ -86,32 +87,32 @@ class Adam(Optimizer):
                 scratch, spare = self._workspace.arrays(param)
                 if self.decoupled_weight_decay:
                     if weight_decay != 0:
-                        numpy.multiply(param, 1.0 - lr * weight_decay, out=param)
+                        xp.multiply(param, 1.0 - lr * weight_decay, out=param)
                     direction = effective_gradient(param, grad, 0.0, maximize, out=scratch)
                 else:
                     direction = effective_gradient(param, grad, weight_decay, maximize, out=scratch)
                 exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
                 _lerp_(exp_avg, direction, 1.0 - beta1, out_scratch=spare)
-                squared = numpy.multiply(direction, 1.0 - beta2, out=spare)
-                numpy.multiply(squared, direction, out=squared)
-                numpy.multiply(exp_avg_sq, beta2, out=exp_avg_sq)
-                numpy.add(exp_avg_sq, squared, out=exp_avg_sq)
+                squared = xp.multiply(direction, 1.0 - beta2, out=spare)
+                xp.multiply(squared, direction, out=squared)
+                xp.multiply(exp_avg_sq, beta2, out=exp_avg_sq)
+                xp.add(exp_avg_sq, squared, out=exp_avg_sq)
 
                 step = state["step"]
                 step_size = lr / (1 - beta1**step)
                 bias_correction2_sqrt = (1 - beta2**step) ** 0.5
                 if amsgrad:
                     second_moment = state["max_exp_avg_sq"]
-                    numpy.maximum(second_moment, exp_avg_sq, out=second_moment)
+                    xp.maximum(second_moment, exp_avg_sq, out=second_moment)
                 else:
                     second_moment = exp_avg_sq
                 # `direction` (possibly in scratch) is spent: both scratch arrays are free.
-                denom = numpy.sqrt(second_moment, out=spare)
-                numpy.divide(denom, bias_correction2_sqrt, out=denom)
-                numpy.add(denom, eps, out=denom)
-                ratio = numpy.multiply(exp_avg, step_size, out=scratch)
-                numpy.divide(ratio, denom, out=ratio)
-                numpy.subtract(param, ratio, out=param)
+                denom = xp.sqrt(second_moment, out=spare)
+                xp.divide(denom, bias_correction2_sqrt, out=denom)
+                xp.add(denom, eps, out=denom)
+                ratio = xp.multiply(exp_avg, step_size, out=scratch)
+                xp.divide(ratio, denom, out=ratio)
+                xp.subtract(param, ratio, out=param)
         return loss
 
 
@@ -137,9 +138,10 @@ class AdamW(Adam):
 
 
 def _fresh_state(param, amsgrad: bool) -> dict[str, Any]:
-    state = {"step": 0, "exp_avg": numpy.zeros_like(param), "exp_avg_sq": numpy.zeros_like(param)}
+    xp = array_module(param)
+    state = {"step": 0, "exp_avg": xp.zeros_like(param), "exp_avg_sq": xp.zeros_like(param)}
     if amsgrad:
-        state["max_exp_avg_sq"] = numpy.zeros_like(param)
+        state["max_exp_avg_sq"] = xp.zeros_like(param)
     return state
 
 
@@ -149,11 +151,12 @@ def _lerp_(start, end, weight: float, out_scratch) -> None:
     PyTorch uses ``end − (end − start)·(1 − w)`` when |w| ≥ ½ so that w = 1 gives
     ``end`` exactly; the weight and ``1 − w`` are taken in the array's precision.
     """
-    gap = numpy.subtract(end, start, out=out_scratch)
+    xp = array_module(start)
+    gap = xp.subtract(end, start, out=out_scratch)
     weight_in_dtype = start.dtype.type(weight)
     if abs(weight_in_dtype) < 0.5:
-        numpy.multiply(gap, weight_in_dtype, out=gap)
-        numpy.add(start, gap, out=start)
+        xp.multiply(gap, weight_in_dtype, out=gap)
+        xp.add(start, gap, out=start)
     else:
-        numpy.multiply(gap, start.dtype.type(1) - weight_in_dtype, out=gap)
-        numpy.subtract(end, gap, out=start)
+        xp.multiply(gap, start.dtype.type(1) - weight_in_dtype, out=gap)
+        xp.subtract(end, gap, out=start)

@@ -219,4 +219,4 @@ def _restore(value, param: Tensor, name: str):
         raise ValueError(
             f"loaded state {name!r} has shape {value.shape}, its parameter has shape {param.data.shape}"
         )
-    return backend.xp.array(value, dtype=param.data.dtype)
+    return backend.array_module(param.data).array(value, dtype=param.data.dtype)

@@ -9,7 +9,7 @@ keeps it hot in cache from one parameter to the next.
 """
 from __future__ import annotations
 
-import numpy
+from ..backend import array_module
 
 
 class Workspace:
@@ -26,7 +26,7 @@ class Workspace:
         Their contents are garbage; the same views come back on every call for the
         same shape and dtype, so one caller must be done with them before the next.
         """
-        key = (like.shape, like.dtype)
+        key = (like.shape, like.dtype, type(like))
         views = self._views.get(key)
         if views is None:
             views = self._carve(like)
@@ -34,11 +34,11 @@ class Workspace:
         return views
 
     def _carve(self, like) -> tuple:
-        buffers = self._buffers.get(like.dtype)
+        kind = (like.dtype, type(like))
+        buffers = self._buffers.get(kind)
         if buffers is None or buffers[0].size < like.size:
-            # empty_like keeps the array module of `like` (NumPy or CuPy).
-            buffers = [numpy.empty_like(like, shape=(like.size,)) for _ in range(self._count)]
-            self._buffers[like.dtype] = buffers
+            buffers = [array_module(like).empty(like.size, dtype=like.dtype) for _ in range(self._count)]
+            self._buffers[kind] = buffers
             # Views into the replaced buffers would keep them alive: carve them anew.
-            self._views = {key: views for key, views in self._views.items() if key[1] != like.dtype}
+            self._views = {key: views for key, views in self._views.items() if key[1:] != kind}
         return tuple(buffer[: like.size].reshape(like.shape) for buffer in buffers)

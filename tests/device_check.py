@@ -1,0 +1,44 @@
+"""The same verification case on a device and on the CPU: the harness that the stand-in
+test (every CI run) and scripts/gpu-check (on a GPU) share."""
+from __future__ import annotations
+
+import numpy as np
+
+import chainrule as cr
+from chainrule import backend
+from oracle import OpCase, upstream_gradient
+
+
+def run_case(case: OpCase, device: str) -> tuple:
+    """(output, gradients) of ``case`` with its inputs on ``device``, as NumPy arrays; every
+    result must live on that device (a leak to NumPy raises before this returns)."""
+    tensors = []
+    for a in case.inputs:
+        a = np.asarray(a)
+        data = backend.to_device(a, device)
+        tensors.append(cr.Tensor(data, requires_grad=a.dtype.kind == "f"))
+    out = case.fn(*tensors)
+    if out.device != backend.device(device).name:
+        raise AssertionError(f"{case}: the output is on {out.device}, not {device}")
+    grads = []
+    if out.requires_grad:
+        out.backward(backend.to_device(upstream_gradient(out.shape), device))
+        for t in tensors:
+            if t.requires_grad and t.grad is not None:
+                if backend.device_of(t.grad) != backend.device(device).name:
+                    raise AssertionError(f"{case}: a gradient came back on {backend.device_of(t.grad)}")
+            grads.append(None if t.grad is None else backend.to_numpy(t.grad))
+    return backend.to_numpy(out.data), grads
+
+
+def compare(case: OpCase, device: str, rtol: float) -> None:
+    """Assert that ``case`` gives the same output and gradients on ``device`` as on the CPU."""
+    want_out, want_grads = run_case(case, "cpu")
+    got_out, got_grads = run_case(case, device)
+    np.testing.assert_allclose(got_out, want_out, rtol=rtol, atol=0, err_msg=f"{case}: output")
+    for i, (got, want) in enumerate(zip(got_grads, want_grads)):
+        if want is None:
+            assert got is None, f"{case}: input {i} got a gradient on the device only"
+            continue
+        assert got.dtype == want.dtype, f"{case}: input {i} gradient dtype {got.dtype} vs {want.dtype}"
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=1e-300, err_msg=f"{case}: gradient of input {i}")
