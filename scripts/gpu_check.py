@@ -1,0 +1,284 @@
+"""The GPU check of issue #16, in one process: every op case on the GPU against the CPU
+(float64), the mlp and cnn recipes trained on both, and chainrule-CuPy against PyTorch
+CUDA eager on the benchmark workloads. Writes one JSON report.
+
+    python scripts/gpu_check.py OUT.json [--data DIR] [--commit SHA] [--device cuda]
+
+``--device standin`` runs the same check on the CPU stand-in (tests/standin.py), without a
+GPU and without the PyTorch comparison: a dry run of the script itself.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
+
+import chainrule as cr  # noqa: E402
+from chainrule import backend, nn, optim  # noqa: E402
+
+
+def synchronize(device: str) -> None:
+    if device == "cuda":
+        import cupy
+
+        cupy.cuda.Device().synchronize()
+
+
+def check_op_cases(device: str) -> dict:
+    from device_check import compare
+    from op_cases import CASES
+
+    failures, started = [], time.perf_counter()
+    for case in CASES:
+        try:
+            compare(case, device, rtol=1e-9)
+        except Exception as error:  # noqa: BLE001 - every failure is reported, none stops the check
+            failures.append({"case": str(case), "op": case.op, "error": f"{type(error).__name__}: {error}"[:400]})
+    return {"cases": len(CASES), "passed": len(CASES) - len(failures), "failures": failures,
+            "ops": len({c.op for c in CASES}), "seconds": round(time.perf_counter() - started, 1)}
+
+
+def load_fashion(data: Path):
+    from chainrule.data import FashionMNIST
+
+    train = FashionMNIST(root=data, train=True)
+    test = FashionMNIST(root=data, train=False)
+    as_float = lambda images: (images.reshape(len(images), -1).astype(np.float32) / 255.0)  # noqa: E731
+    return as_float(train.images), train.labels.astype(np.int64), as_float(test.images), test.labels.astype(np.int64)
+
+
+def train_recipe(model_name: str, device: str, fashion, steps: int, batch: int = 128) -> dict:
+    from chainrule.train.recipes import build_model
+
+    x_train, y_train, x_test, y_test = fashion
+    cr.manual_seed(0)
+    model = build_model({"model": model_name, "hidden": [512, 512]}).to(device)
+    optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    step = nn.Fused(model, nn.CrossEntropyLoss())
+    order = np.random.default_rng(0).permutation(len(y_train))
+    started = time.perf_counter()
+    model.train()
+    for i in range(steps):
+        rows = order[(i * batch) % len(order):][:batch]
+        loss = step(cr.tensor(x_train[rows], device=device), cr.tensor(y_train[rows], device=device))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    synchronize(device)
+    seconds = time.perf_counter() - started
+    model.eval()
+    correct = 0
+    with cr.no_grad():
+        for start in range(0, len(y_test), 1000):
+            logits = model(cr.tensor(x_test[start:start + 1000], device=device))
+            correct += int((logits.numpy().argmax(axis=1) == y_test[start:start + 1000]).sum())
+    return {"steps": steps, "accuracy": 100.0 * correct / len(y_test), "final_loss": float(loss.item()),
+            "train_seconds": round(seconds, 2)}
+
+
+# -- benchmarks: the same weights and batches, data already on the device ---------------------
+def _mlp_weights(sizes, seed=0):
+    rng = np.random.default_rng(seed)
+    layers = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        bound = 1.0 / np.sqrt(fan_in)
+        layers.append((rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32),
+                       rng.uniform(-bound, bound, fan_out).astype(np.float32)))
+    return layers
+
+
+def chainrule_mlp_run(sizes, batch, steps, lr, device="cuda"):
+    model = nn.Sequential(*[m for i, _ in enumerate(sizes[:-1]) for m in
+                            ([nn.Linear(sizes[i], sizes[i + 1])] + ([nn.ReLU()] if i < len(sizes) - 2 else []))])
+    linears = [m for m in model if isinstance(m, nn.Linear)]
+    for layer, (w, b) in zip(linears, _mlp_weights(sizes)):
+        layer.weight.data[...] = w
+        layer.bias.data[...] = b
+    model.to(device)
+    optimizer = optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    step = nn.Fused(model, nn.CrossEntropyLoss())
+    rng = np.random.default_rng(1)
+    xs = cr.tensor(rng.random((16, batch, sizes[0]), dtype=np.float32), device=device)
+    ys = cr.tensor(rng.integers(0, sizes[-1], (16, batch)), device=device)
+    batches = [(cr.Tensor(xs.data[i]), cr.Tensor(ys.data[i])) for i in range(16)]
+
+    def run():
+        for i in range(steps):
+            x, y = batches[i % 16]
+            loss = step(x, y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        synchronize(device)
+    return run
+
+
+def torch_mlp_run(sizes, batch, steps, lr):
+    import torch
+
+    layers = []
+    for i, (w, b) in enumerate(_mlp_weights(sizes)):
+        linear = torch.nn.Linear(w.shape[1], w.shape[0])
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(w))
+            linear.bias.copy_(torch.from_numpy(b))
+        layers.append(linear)
+        if i < len(sizes) - 2:
+            layers.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*layers).cuda()
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    rng = np.random.default_rng(1)
+    xs = torch.from_numpy(rng.random((16, batch, sizes[0]), dtype=np.float32)).cuda()
+    ys = torch.from_numpy(rng.integers(0, sizes[-1], (16, batch))).cuda()
+
+    def run():
+        for i in range(steps):
+            loss = loss_fn(model(xs[i % 16]), ys[i % 16])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        torch.cuda.synchronize()
+    return run
+
+
+def chainrule_cnn_run(batch, steps, device="cuda"):
+    from chainrule.train.recipes import build_model
+
+    cr.manual_seed(0)
+    model = build_model({"model": "cnn"}).to(device)
+    optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    step = nn.Fused(model, nn.CrossEntropyLoss())
+    rng = np.random.default_rng(1)
+    x = cr.tensor(rng.random((batch, 784), dtype=np.float32), device=device)
+    y = cr.tensor(rng.integers(0, 10, batch), device=device)
+
+    def run():
+        for _ in range(steps):
+            loss = step(x, y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        synchronize(device)
+    return run
+
+
+def torch_cnn_run(batch, steps):
+    import torch
+    from torch import nn as tnn
+
+    torch.manual_seed(0)
+    model = tnn.Sequential(
+        tnn.Unflatten(1, (1, 28, 28)),
+        tnn.Conv2d(1, 32, 3, padding=1), tnn.BatchNorm2d(32), tnn.ReLU(), tnn.MaxPool2d(2),
+        tnn.Conv2d(32, 64, 3, padding=1), tnn.BatchNorm2d(64), tnn.ReLU(), tnn.MaxPool2d(2),
+        tnn.Flatten(), tnn.Linear(64 * 49, 128), tnn.ReLU(), tnn.Dropout(0.25), tnn.Linear(128, 10)).cuda()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    loss_fn = tnn.CrossEntropyLoss()
+    rng = np.random.default_rng(1)
+    x = torch.from_numpy(rng.random((batch, 784), dtype=np.float32)).cuda()
+    y = torch.from_numpy(rng.integers(0, 10, batch)).cuda()
+
+    def run():
+        for _ in range(steps):
+            loss = loss_fn(model(x), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        torch.cuda.synchronize()
+    return run
+
+
+WORKLOADS = {
+    # name: (chainrule runner, torch runner, what one run is)
+    "mlp_epoch": (lambda: chainrule_mlp_run((784, 512, 512, 10), 128, 468, 0.05),
+                  lambda: torch_mlp_run((784, 512, 512, 10), 128, 468, 0.05), "468 steps, 784-512-512-10, batch 128"),
+    "wide_mlp": (lambda: chainrule_mlp_run((784, 4096, 4096, 10), 1024, 100, 0.05),
+                 lambda: torch_mlp_run((784, 4096, 4096, 10), 1024, 100, 0.05), "100 steps, 784-4096-4096-10, batch 1024"),
+    "cnn_epoch": (lambda: chainrule_cnn_run(128, 468), lambda: torch_cnn_run(128, 468),
+                  "468 steps of the cnn recipe, batch 128"),
+    "micro": (lambda: chainrule_mlp_run((784, 64, 10), 1, 2000, 5e-4),
+              lambda: torch_mlp_run((784, 64, 10), 1, 2000, 5e-4), "2000 steps, 784-64-10, batch 1"),
+}
+
+
+def benchmark(reps: int) -> dict:
+    results = {}
+    for name, (ours, theirs, what) in WORKLOADS.items():
+        runs = {"chainrule": ours(), "torch": theirs()}
+        for run in runs.values():
+            run()  # warm-up: CuPy compiles its kernels, cuBLAS picks its algorithms
+        times = {key: [] for key in runs}
+        for _ in range(reps):  # interleaved
+            for key, run in runs.items():
+                started = time.perf_counter()
+                run()
+                times[key].append(time.perf_counter() - started)
+        ratios = [c / t for c, t in zip(times["chainrule"], times["torch"])]
+        results[name] = {"what": what, "seconds": {k: [round(v, 4) for v in vs] for k, vs in times.items()},
+                         "ratio_median": round(float(np.median(ratios)), 3),
+                         "ratio_min": round(min(ratios), 3), "ratio_max": round(max(ratios), 3)}
+        print(f"{name}: chainrule/torch {results[name]['ratio_median']} "
+              f"({results[name]['ratio_min']}–{results[name]['ratio_max']})", flush=True)
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--data", type=Path, default=None, help="folder with Fashion-MNIST's four .gz files")
+    parser.add_argument("--commit", default=os.environ.get("GPU_CHECK_COMMIT", "unknown"))
+    parser.add_argument("--device", default="cuda", choices=["cuda", "standin"])
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--skip", nargs="*", default=[], choices=["ops", "train", "bench"])
+    args = parser.parse_args()
+    if args.device == "standin":
+        import standin
+
+        standin.register()
+    report = {"commit": args.commit, "device": args.device, "python": platform.python_version(),
+              "numpy": np.__version__, "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+    if args.device == "cuda":
+        import cupy
+
+        report["cupy"] = cupy.__version__
+        report["gpu"] = cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
+    sections = [("ops", lambda: check_op_cases(args.device))]
+    if args.data is not None:
+        fashion = load_fashion(args.data)
+        sections.append(("train", lambda: {
+            name: {"gpu": train_recipe(name, args.device, fashion, args.steps),
+                   "cpu": train_recipe(name, "cpu", fashion, args.steps)} for name in ("mlp", "cnn")}))
+    if args.device == "cuda":
+        import torch
+
+        report["torch"] = torch.__version__
+        sections.append(("bench", lambda: benchmark(args.reps)))
+    for name, run in sections:
+        if name in args.skip:
+            continue
+        started = time.perf_counter()
+        try:
+            report[name] = run()
+        except Exception:  # noqa: BLE001 - the report says what failed; the other sections still run
+            report[name] = {"error": traceback.format_exc()[-3000:]}
+        print(f"{name}: done in {time.perf_counter() - started:.1f} s", flush=True)
+        args.out.write_text(json.dumps(report, indent=1))
+    summary = report.get("ops", {})
+    print(f"op cases: {summary.get('passed')} of {summary.get('cases')} agree", flush=True)
+    return 0 if not summary.get("failures") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
