@@ -89,14 +89,14 @@ def device_of(array) -> str:
     return found.name
 
 
-def array_module(*arrays) -> ModuleType:
+def array_module(array, *more) -> ModuleType:
     """The array module of the arrays (None entries ignored): NumPy unless one is a device's."""
-    for array in arrays:
-        kind = type(array)
-        if kind is not numpy.ndarray and array is not None:
-            found = _BY_TYPE.get(kind)
-            if found is not None:
-                return found.module
+    if type(array) is numpy.ndarray and not more:  # the common case, once per op
+        return numpy
+    for array in (array, *more):
+        found = _BY_TYPE.get(type(array))
+        if found is not None and found.module is not numpy:
+            return found.module
     return numpy
 
 

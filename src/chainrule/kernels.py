@@ -39,17 +39,18 @@ of mismatched dtypes or sizes. The caller then takes its NumPy path."""
 _REDUCTION_CODES = {"none": 0, "sum": 1, "mean": 2}
 
 
-def _fit(*arrays) -> bool:
-    """Whether the kernels can take these arrays at all: built, NumPy, C-contiguous. Dtypes and
-    sizes are the kernels' own check (they raise one of DOES_NOT_FIT before writing)."""
-    return AVAILABLE and all(type(a) is numpy.ndarray and a.flags.c_contiguous for a in arrays)
+def _fits(array) -> bool:
+    """Whether it is worth allocating an output for a kernel on ``array``: the kernels are built
+    and it is a C-contiguous NumPy array. Dtypes, sizes and the other arrays are the kernels'
+    own check (they raise one of DOES_NOT_FIT before writing)."""
+    return AVAILABLE and type(array) is numpy.ndarray and array.flags.c_contiguous
 
 
 def sgd(param, grad, buffer, lr, momentum, dampening, weight_decay, nesterov, maximize, first) -> bool:
     """One SGD update of ``param`` (and ``buffer``, None when momentum is 0) in place; ``first``
     writes the buffer instead of reading it (see :class:`~chainrule.optim.SGD`). False, with
     nothing written, where the kernel does not apply."""
-    if not _fit(param, grad, *(() if buffer is None else (buffer,))):
+    if not AVAILABLE:
         return False
     try:
         _kernels.sgd(param, grad, buffer, lr, momentum, dampening, weight_decay, nesterov, maximize, first)
@@ -61,7 +62,7 @@ def sgd(param, grad, buffer, lr, momentum, dampening, weight_decay, nesterov, ma
 def outer(a, b):
     """``out[i, j] = a[i]·b[j]`` for a (1, M) and b (1, N) of one float dtype: the weight gradient
     dyᵀ·x at batch size 1, which BLAS computes as a general product three times slower; or None."""
-    if not _fit(a, b):
+    if not _fits(a):
         return None
     out = numpy.empty((a.size, b.size), a.dtype)
     try:
@@ -73,7 +74,7 @@ def outer(a, b):
 
 def relu(x):
     """``maximum(x, 0)`` as NumPy computes it (NaN kept, −0 → +0) in one pass; or None."""
-    if not _fit(x):
+    if not _fits(x):
         return None
     y = numpy.empty_like(x)
     try:
@@ -86,7 +87,7 @@ def relu(x):
 def relu_backward(y, dy):
     """``dy·[y > 0]`` as NumPy computes it (an infinite or NaN ``dy`` gives NaN where ``y`` ≤ 0)
     in one pass; or None."""
-    if dy.shape != y.shape or not _fit(y, dy):
+    if dy.shape != y.shape or not _fits(y):
         return None
     dx = numpy.empty_like(y)
     try:
@@ -101,7 +102,7 @@ def cross_entropy(logits, labels, smoothing: float, reduction: str):
     and rounded once; or None, also for a label out of range (the caller's check reports it).
     Only on short rows or small batches: past them NumPy's vectorized exp beats libm's."""
     n, c = logits.shape
-    if not (c <= 16 or n * c <= 2048) or not _fit(logits):
+    if not (c <= 16 or n * c <= 2048) or not _fits(logits):
         return None
     p = numpy.empty_like(logits)
     out = numpy.empty(logits.shape[:1] if reduction == "none" else (), logits.dtype)
@@ -115,7 +116,7 @@ def cross_entropy(logits, labels, smoothing: float, reduction: str):
 def cross_entropy_backward(p, labels, smoothing: float, dy, divisor: int):
     """dz = (p − q)·dy / divisor, q the smoothed one-hot target, ``dy`` of one element or one per
     row, ``divisor`` 0 for none; or None."""
-    if not _fit(p):
+    if not _fits(p):
         return None
     dz = numpy.empty_like(p)
     try:

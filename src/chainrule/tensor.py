@@ -115,7 +115,8 @@ class Function:
 
     Settings (axes, flags) go to ``__init__`` and stay ordinary attributes; the arrays
     backward reads go through one call, ``self.save_for_backward(a, b)``, into one slot,
-    read back as ``a, b = self.saved_tensors`` (PyTorch's names). That slot is all a node
+    read back as ``a, b = self.saved_tensors`` (PyTorch's names), and the class says what
+    they are in ``saved_names = ("a", "b")``. That slot is all a node
     frees after its backward and all ``cr.trace`` counts as kept. A Function is usable by
     hand, without the graph: ``f = Linear(); y = f.forward(x, W, b);
     dx, dW, db = f.backward(dy)``. Called on Tensors (``f(x, W, b)``) it records
@@ -124,7 +125,7 @@ class Function:
     needs a gradient; by hand, every input does.
     """
 
-    __slots__ = ("inputs", "_retained", "_released", "_saved", "_saved_names", "__dict__", "__weakref__")
+    __slots__ = ("inputs", "_retained", "_released", "_saved", "__dict__", "__weakref__")
 
     needs_input_grad = _AllInputs()
 
@@ -186,12 +187,11 @@ class Function:
     def name(self) -> str:
         return type(self).__name__
 
-    def save_for_backward(self, *arrays, **named) -> None:
-        """Keep these arrays (None allowed) for ``backward``: the one place a node keeps arrays.
-        Given by keyword (``save_for_backward(x=x, W=W)``), they keep their names for ``cr.trace``."""
-        if named:
-            arrays += tuple(named.values())
-            self._saved_names = tuple(f"saved[{i}]" for i in range(len(arrays) - len(named))) + tuple(named)
+    saved_names: tuple = ()
+    """What each array given to :meth:`save_for_backward` is, for ``cr.trace`` (``("x", "W")``)."""
+
+    def save_for_backward(self, *arrays) -> None:
+        """Keep these arrays (None allowed) for ``backward``: the one place a node keeps arrays."""
         self._saved = arrays
 
     @property
@@ -224,7 +224,7 @@ def _as_tensors(inputs) -> tuple:
     so that a Python float never turns a float32 call into a float64 one. Integers and booleans
     (indices, labels, masks) stay as they are."""
     like = next((t for t in inputs if isinstance(t, Tensor) and t.data.dtype.kind == "f"), None)
-    xp = backend.array_module(*(t.data for t in inputs if isinstance(t, Tensor)))
+    xp = backend.array_module(None, *(t.data for t in inputs if isinstance(t, Tensor)))
     converted = []
     for value in inputs:
         if not isinstance(value, Tensor):
@@ -458,7 +458,7 @@ def _accumulate_leaf(tensor: Tensor, grad, may_be_shared: bool = True) -> None:
     """
     if tensor.grad is not None:
         tensor.grad = tensor.grad + grad
-    elif may_be_shared or grad.base is not None or not getattr(grad.flags, "writeable", True):
+    elif may_be_shared or grad.base is not None or (isinstance(grad, numpy.ndarray) and not grad.flags.writeable):
         # Laid out like the tensor's own data (empty_like keeps its memory order): the optimizer
         # then meets one layout, and a batch-last gradient of a batch-last leaf copies without a gather.
         tensor.grad = backend.array_module(tensor.data).empty_like(tensor.data)

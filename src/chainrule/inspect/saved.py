@@ -25,8 +25,8 @@ def root_buffer(array):
 
 
 def saved_arrays(fn) -> list[tuple[str, object]]:
-    """(name, array) for every array ``fn`` saved for backward: ``saved[i]`` for the i-th given
-    to ``save_for_backward``; for a Function that never called it, every array attribute
+    """(name, array) for every array ``fn`` saved for backward, named by its class's
+    ``saved_names`` (else ``saved[i]`` for the i-th given to ``save_for_backward``); for a Function that never called it, every array attribute
     (looking one level into tuples and lists, ``name[i]``)."""
     try:
         saved = fn._saved
@@ -39,7 +39,7 @@ def saved_arrays(fn) -> list[tuple[str, object]]:
                 found.extend((f"{name}[{i}]", item) for i, item in enumerate(value)
                              if isinstance(item, backend.array_types))
         return found
-    names = getattr(fn, "_saved_names", None) or [f"saved[{i}]" for i in range(len(saved))]
+    names = fn.saved_names if len(fn.saved_names) == len(saved) else [f"saved[{i}]" for i in range(len(saved))]
     return [(name, value) for name, value in zip(names, saved) if isinstance(value, backend.array_types)]
 
 

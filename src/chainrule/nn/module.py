@@ -77,7 +77,9 @@ class Module:
 
     def forward(self, x, *others):
         """What calling the module computes. A layer that applies one op defines
-        :meth:`as_function` instead, and this runs it; other modules override ``forward``."""
+        :meth:`as_function` instead, and this runs it, with the op's own error messages
+        (``linear: …``) naming the layer instead (``Linear(784 → 512): …``); other modules
+        override ``forward``."""
         described = self.as_function(*others)
         if described is None:
             raise NotImplementedError(f"{type(self).__name__} must define forward() or as_function()")
@@ -85,7 +87,13 @@ class Module:
         function, extra = described
         if function is None:
             return x
-        return self.apply_function(function, x, *extra)
+        try:
+            return function(x, *extra)
+        except (ValueError, TypeError, IndexError) as error:
+            relabelled = relabel(error, getattr(function, "op_name", None), self.label())
+            if relabelled is None:
+                raise
+            raise relabelled from None
 
     def __call__(self, *inputs, **kwargs):
         return self.forward(*inputs, **kwargs)
@@ -108,17 +116,6 @@ class Module:
     def label(self) -> str:
         """How errors name this module: ``Linear(784 → 512)``; the class name by default."""
         return type(self).__name__
-
-    def apply_function(self, function, *inputs):
-        """``function(*inputs)``, with the op's own error messages (``linear: …``) naming this
-        layer instead (``Linear(784 → 512): …``)."""
-        try:
-            return function(*inputs)
-        except (ValueError, TypeError, IndexError) as error:
-            relabelled = relabel(error, getattr(function, "op_name", None), self.label())
-            if relabelled is None:
-                raise
-            raise relabelled from None
 
     # -- registration ------------------------------------------------------------
     def __setattr__(self, name: str, value) -> None:

@@ -18,6 +18,8 @@ from .registry import public, register
 
 @register("relu")
 class ReLU(Function):
+    saved_names = ("y",)
+
     def forward(self, x):
         y = kernels.relu(x)
         if y is None:
@@ -25,7 +27,7 @@ class ReLU(Function):
             # branches on each element's sign and runs 2-3x slower on mixed-sign activations.
             xp = array_module(x)
             y = xp.maximum(x, xp.zeros(x.shape[-1:], dtype=x.dtype))
-        self.save_for_backward(y=y)
+        self.save_for_backward(y)
         return y
 
     formula = "y = max(x, 0) ⇒ dx = dy·[x > 0]"
@@ -49,9 +51,11 @@ class LeakyReLU(Function):
     def __init__(self, negative_slope: float = 0.01):
         self.slope = float(negative_slope)
 
+    saved_names = ("positive",)
+
     def forward(self, x):
         positive = x > 0
-        self.save_for_backward(positive=positive)
+        self.save_for_backward(positive)
         return array_module(x).where(positive, x, x * self.slope)
 
     @property
@@ -74,12 +78,14 @@ def leaky_relu(a: Tensor, negative_slope: float = 0.01) -> Tensor:
 class Sigmoid(Function):
     """y = 1 / (1 + e⁻ˣ), through e^(−|x|) so that no exp overflows for large |x|."""
 
+    saved_names = ("y",)
+
     def forward(self, x):
         xp = array_module(x)
         e = xp.exp(-xp.abs(x))
         r = 1.0 / (1.0 + e)
         y = xp.where(x >= 0, r, e * r)
-        self.save_for_backward(y=y)
+        self.save_for_backward(y)
         return y
 
     formula = "y = σ(x) ⇒ dx = dy·y·(1 − y)"
@@ -96,9 +102,11 @@ def sigmoid(a: Tensor) -> Tensor:
 
 @register("tanh")
 class Tanh(Function):
+    saved_names = ("y",)
+
     def forward(self, x):
         y = array_module(x).tanh(x)
-        self.save_for_backward(y=y)
+        self.save_for_backward(y)
         return y
 
     formula = "y = tanh x ⇒ dx = dy·(1 − y²)"
@@ -157,13 +165,15 @@ class GELU(Function):
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
+    saved_names = ("x", "t_or_cdf")
+
     def forward(self, x):
         if self.approximate == "none":
             cdf = 0.5 * (1.0 + erf(x * _SQRT_HALF))
-            self.save_for_backward(x=x, cdf=cdf)
+            self.save_for_backward(x, cdf)
             return x * cdf
         t = array_module(x).tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * (x * x * x)))
-        self.save_for_backward(x=x, t=t)
+        self.save_for_backward(x, t)
         return 0.5 * x * (1.0 + t)
 
     @property
@@ -198,12 +208,14 @@ class Softplus(Function):
         self.beta = float(beta)
         self.threshold = float(threshold)
 
+    saved_names = ("linear", "sigmoid")
+
     def forward(self, x):
         xp = array_module(x)
         z = x * self.beta
         linear = z > self.threshold
         ez = xp.exp(xp.where(linear, 0, z))
-        self.save_for_backward(linear=linear, sigmoid=ez / (1.0 + ez) if self.needs_input_grad[0] else None)
+        self.save_for_backward(linear, ez / (1.0 + ez) if self.needs_input_grad[0] else None)
         return xp.where(linear, x, xp.log1p(ez) / self.beta)
 
     @property
@@ -230,12 +242,14 @@ class Softmax(Function):
     def __init__(self, axis=-1):
         self.axis = axis
 
+    saved_names = ("y",)
+
     def forward(self, x):
         xp = array_module(x)
         self.axes = reduced_axes(self.axis, x.ndim, "softmax")
         e = xp.exp(x - stable_max(x, self.axes))
         e /= e.sum(axis=self.axes, keepdims=True)
-        self.save_for_backward(e=e)
+        self.save_for_backward(e)
         return e
 
     formula = "y = eˣ/Σ_axis eˣ ⇒ dx = y·(dy − Σ_axis dy·y)"
@@ -258,13 +272,15 @@ class LogSoftmax(Function):
     def __init__(self, axis=-1):
         self.axis = axis
 
+    saved_names = ("y",)
+
     def forward(self, x):
         xp = array_module(x)
         self.axes = reduced_axes(self.axis, x.ndim, "log_softmax")
         shifted = x - stable_max(x, self.axes)
         with numpy.errstate(divide="ignore"):
             y = shifted - xp.log(xp.exp(shifted).sum(axis=self.axes, keepdims=True))
-        self.save_for_backward(y=y)
+        self.save_for_backward(y)
         return y
 
     formula = "y = x − log Σ_axis eˣ ⇒ dx = dy − softmax(x)·Σ_axis dy"

@@ -49,6 +49,8 @@ class Conv2d(Function):
             if array is not None and array.dtype != x.dtype:
                 raise ShapeError(f"conv2d: {name} dtype {array.dtype} differs from input dtype {x.dtype}")
 
+    saved_names = ("w_groups", "padded")
+
     def forward(self, x, w, b=None):
         self._check(x, w, b)
         n, _, h, wd = x.shape
@@ -64,8 +66,7 @@ class Conv2d(Function):
         xp = array_module(x)
         w_bias = w_groups if b is None else xp.concatenate((w_groups, b.reshape(g, -1, 1)), axis=2)
         y = xp.matmul(w_bias, cols).reshape(c_out, *self.out_hw, n)
-        self.save_for_backward(w_groups=w_groups if self.needs_input_grad[0] else None,
-                               padded=padded if self.needs_input_grad[1] else None)
+        self.save_for_backward(w_groups if self.needs_input_grad[0] else None, padded if self.needs_input_grad[1] else None)
         return y.transpose(3, 0, 1, 2)
 
     formula = ("Y = W·X + b per group, X = im2col(x) "

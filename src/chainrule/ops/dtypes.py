@@ -43,7 +43,7 @@ def promoted(*operands, true_division: bool = False) -> list[Tensor]:
     dtype = result_dtype(operands)
     if true_division and dtype.kind != "f":
         dtype = backend.DEFAULT_DTYPE
-    xp = backend.array_module(*(o.data for o in operands if isinstance(o, Tensor)))
+    xp = backend.array_module(None, *(o.data for o in operands if isinstance(o, Tensor)))
     converted = []
     for operand in operands:
         if isinstance(operand, Tensor):

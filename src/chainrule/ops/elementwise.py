@@ -60,9 +60,11 @@ def sub(a, b) -> Tensor:
 class Mul(Function):
     broadcasts = True
 
+    saved_names = ("a", "b")
+
     def forward(self, a, b):
         check_same_dtype("mul", a, b)
-        self.save_for_backward(a=a, b=b)
+        self.save_for_backward(a, b)
         return a * b
 
     formula = "y = a·b ⇒ da = dy·b, db = dy·a"
@@ -83,9 +85,11 @@ def mul(a, b) -> Tensor:
 class Div(Function):
     broadcasts = True
 
+    saved_names = ("a", "b")
+
     def forward(self, a, b):
         check_same_dtype("div", a, b)
-        self.save_for_backward(a=a, b=b)
+        self.save_for_backward(a, b)
         return a / b
 
     formula = "y = a/b ⇒ da = dy/b, db = −dy·a/b²"
@@ -126,10 +130,12 @@ class Pow(Function):
 
     broadcasts = True
 
+    saved_names = ("a", "b", "y")
+
     def forward(self, a, b):
         check_same_dtype("pow", a, b)
         y = a**b
-        self.save_for_backward(a=a, b=b, y=y)
+        self.save_for_backward(a, b, y)
         return y
 
     formula = "y = a^b ⇒ da = dy·b·a^(b−1), db = dy·y·ln a"
@@ -160,8 +166,10 @@ class PowScalar(Function):
     def __init__(self, exponent: float):
         self.exponent = exponent
 
+    saved_names = ("a",)
+
     def forward(self, a):
-        self.save_for_backward(a=a)
+        self.save_for_backward(a)
         return a**self.exponent
 
     formula = "y = a^p ⇒ da = dy·p·a^(p−1)"
@@ -189,9 +197,11 @@ def pow(a, exponent) -> Tensor:  # noqa: A001 - the PyTorch name
 
 @register("exp")
 class Exp(Function):
+    saved_names = ("y",)
+
     def forward(self, a):
         y = array_module(a).exp(a)
-        self.save_for_backward(y=y)
+        self.save_for_backward(y)
         return y
 
     formula = "y = eᵃ ⇒ da = dy·y"
@@ -208,8 +218,10 @@ def exp(a: Tensor) -> Tensor:
 
 @register("log")
 class Log(Function):
+    saved_names = ("a",)
+
     def forward(self, a):
-        self.save_for_backward(a=a)
+        self.save_for_backward(a)
         return array_module(a).log(a)
 
     formula = "y = ln a ⇒ da = dy/a"
@@ -226,9 +238,11 @@ def log(a: Tensor) -> Tensor:
 
 @register("sqrt")
 class Sqrt(Function):
+    saved_names = ("y",)
+
     def forward(self, a):
         y = array_module(a).sqrt(a)
-        self.save_for_backward(y=y)
+        self.save_for_backward(y)
         return y
 
     formula = "y = √a ⇒ da = dy/(2y)"
@@ -245,8 +259,10 @@ def sqrt(a: Tensor) -> Tensor:
 
 @register("abs")
 class Abs(Function):
+    saved_names = ("a",)
+
     def forward(self, a):
-        self.save_for_backward(a=a)
+        self.save_for_backward(a)
         return array_module(a).abs(a)
 
     formula = "y = |a| ⇒ da = dy·sign(a)"
@@ -266,9 +282,11 @@ def abs(a: Tensor) -> Tensor:  # noqa: A001 - the PyTorch name
 class Maximum(Function):
     broadcasts = True
 
+    saved_names = ("a", "b")
+
     def forward(self, a, b):
         check_same_dtype("maximum", a, b)
-        self.save_for_backward(a=a, b=b)
+        self.save_for_backward(a, b)
         return array_module(a).maximum(a, b)
 
     formula = "y = max(a, b) ⇒ da = dy·([a > b] + ½[a = b]), db = dy·([b > a] + ½[a = b])"
@@ -287,9 +305,11 @@ def maximum(a, b) -> Tensor:
 class Minimum(Function):
     broadcasts = True
 
+    saved_names = ("a", "b")
+
     def forward(self, a, b):
         check_same_dtype("minimum", a, b)
-        self.save_for_backward(a=a, b=b)
+        self.save_for_backward(a, b)
         return array_module(a).minimum(a, b)
 
     formula = "y = min(a, b) ⇒ da = dy·([a < b] + ½[a = b]), db = dy·([b < a] + ½[a = b])"
@@ -318,10 +338,12 @@ class Where(Function):
 
     broadcasts = True
 
+    saved_names = ("condition",)
+
     def forward(self, condition, a, b):
         check_same_dtype("where", a, b)
         condition = condition.astype(bool, copy=False)
-        self.save_for_backward(condition=condition)
+        self.save_for_backward(condition)
         self.shapes = a.shape, b.shape
         return array_module(a).where(condition, a, b)
 
@@ -354,6 +376,8 @@ class Clip(Function):
             raise ValueError("clip: give at least one of low and high")
         self.low, self.high = low, high
 
+    saved_names = ("inside",)
+
     def forward(self, a):
         xp = array_module(a)
         inside = xp.ones(a.shape, dtype=bool)
@@ -361,7 +385,7 @@ class Clip(Function):
             inside &= a >= self.low
         if self.high is not None:
             inside &= a <= self.high
-        self.save_for_backward(inside=inside)
+        self.save_for_backward(inside)
         return xp.clip(a, self.low, self.high).astype(a.dtype, copy=False)
 
     formula = "y = clip(a, low, high) ⇒ da = dy·[low ≤ a ≤ high]"

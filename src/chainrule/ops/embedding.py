@@ -18,6 +18,8 @@ class Embedding(Function):
     indices: I (integers in [0, V)), weight: (V, D) → y: (*I, D).
     """
 
+    saved_names = ("indices",)
+
     def forward(self, indices, weight):
         if weight.ndim != 2:
             raise ShapeError(f"embedding: expected weight (num_embeddings, embedding_dim), got {weight.shape}")
@@ -31,7 +33,7 @@ class Embedding(Function):
                 f"embedding: index {values[position]} at position {position} is out of range "
                 f"for {rows} embeddings (expected 0 ≤ index < {rows})"
             )
-        self.save_for_backward(indices=indices)
+        self.save_for_backward(indices)
         self.weight_shape, self.dtype = weight.shape, weight.dtype
         return weight[indices]
 

@@ -21,9 +21,11 @@ class MatMul(Function):
     1-D operands' axes dropped, as ``numpy.matmul``.
     """
 
+    saved_names = ("a", "b")
+
     def forward(self, a, b):
         check_same_dtype("matmul", a, b)
-        self.save_for_backward(a=a, b=b)
+        self.save_for_backward(a, b)
         try:
             return a @ b
         except ValueError:
@@ -86,6 +88,8 @@ class Linear(Function):
     x: (..., D_in), W: (D_out, D_in), b: (D_out,) or absent → y: (..., D_out)
     """
 
+    saved_names = ("x", "W")
+
     def forward(self, x, W, b=None):
         if x.shape[-1:] != W.shape[1:] or W.ndim != 2:
             raise ShapeError(f"linear: expected input (..., {W.shape[-1]}), got {x.shape}")
@@ -95,7 +99,7 @@ class Linear(Function):
         self.has_bias = b is not None
         self.x_shape = x.shape
         x2 = _as_matrix(x)
-        self.save_for_backward(x=x2 if self.needs_input_grad[1] else None, W=W)
+        self.save_for_backward(x2 if self.needs_input_grad[1] else None, W)
         y = array_module(x).dot(x2, W.T)
         if b is not None:
             y += b

@@ -63,6 +63,8 @@ class SoftmaxCrossEntropy(Function):
             raise ValueError(f"softmax_cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
         self.smoothing = float(label_smoothing)
 
+    saved_names = ("p", "labels")
+
     def forward(self, logits, labels):
         if logits.ndim != 2 or labels.shape != logits.shape[:1]:
             raise ShapeError(
@@ -71,7 +73,7 @@ class SoftmaxCrossEntropy(Function):
         fast = kernels.cross_entropy(logits, labels, self.smoothing, self.reduction)
         if fast is not None:
             p, loss = fast
-            self.save_for_backward(p=p, labels=labels)
+            self.save_for_backward(p, labels)
             return loss
         xp = array_module(logits)
         n, c = logits.shape
@@ -81,7 +83,7 @@ class SoftmaxCrossEntropy(Function):
         loss = -log_p[xp.arange(n), labels]
         if self.smoothing:
             loss = (1.0 - self.smoothing) * loss - self.smoothing * log_p.mean(axis=1)
-        self.save_for_backward(p=xp.exp(log_p, out=log_p), labels=labels)
+        self.save_for_backward(xp.exp(log_p, out=log_p), labels)
         if self.reduction == "mean":
             # sum / n is what mean() computes, without its Python-level wrapper (a third of this op at batch 1)
             return loss.sum() / n if n else loss.mean()
@@ -133,6 +135,8 @@ class NLLLoss(Function):
     def __init__(self, reduction: str = "mean"):
         self.reduction = check_reduction("nll_loss", reduction)
 
+    saved_names = ("labels",)
+
     def forward(self, log_probs, labels):
         if log_probs.ndim != 2 or labels.shape != log_probs.shape[:1]:
             raise ShapeError(
@@ -141,7 +145,7 @@ class NLLLoss(Function):
         check_class_labels("nll_loss", labels, log_probs.shape[1])
         self.shape = log_probs.shape
         self.dtype = log_probs.dtype
-        self.save_for_backward(labels=labels)
+        self.save_for_backward(labels)
         loss = -log_probs[array_module(log_probs).arange(log_probs.shape[0]), labels]
         return _reduce(loss, self.reduction)
 
@@ -176,6 +180,8 @@ class BinaryCrossEntropyWithLogits(Function):
     def __init__(self, reduction: str = "mean"):
         self.reduction = check_reduction("binary_cross_entropy_with_logits", reduction)
 
+    saved_names = ("logits", "targets", "sigmoid")
+
     def forward(self, logits, targets):
         xp = array_module(logits)
         if logits.shape != targets.shape:
@@ -195,7 +201,7 @@ class BinaryCrossEntropyWithLogits(Function):
         e = xp.exp(-xp.abs(logits))
         loss = xp.maximum(logits, 0) - logits * targets + xp.log1p(e)
         # σ(z) from the same e = e^(−|z|): 1/(1+e) for z ≥ 0, e/(1+e) for z < 0
-        self.save_for_backward(logits=logits, targets=targets, sigmoid=xp.where(logits >= 0, 1, e) / (1 + e))
+        self.save_for_backward(logits, targets, xp.where(logits >= 0, 1, e) / (1 + e))
         return _reduce(loss, self.reduction)
 
     @property
@@ -229,12 +235,14 @@ class MSE(Function):
     def __init__(self, reduction: str = "mean"):
         self.reduction = check_reduction("mse", reduction)
 
+    saved_names = ("diff",)
+
     def forward(self, pred, target):
         if pred.shape != target.shape:
             raise ShapeError(f"mse: pred and target must have the same shape, got {pred.shape} and {target.shape}")
         check_same_dtype("mse", pred, target)
         diff = pred - target
-        self.save_for_backward(diff=diff)
+        self.save_for_backward(diff)
         squared = diff * diff
         if self.reduction == "mean":
             return squared.mean()

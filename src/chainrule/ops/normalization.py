@@ -109,6 +109,8 @@ class BatchNorm(Function):
         self.momentum = float(momentum)
         self.eps = float(eps)
 
+    saved_names = ("x_hat", "inv_std", "weight")
+
     def forward(self, x, *affine):
         xp = array_module(x)
         if x.ndim < 2:
@@ -141,7 +143,7 @@ class BatchNorm(Function):
             x_hat *= inv_std[:, None]
         # Saved whatever needs_input_grad says (any() of a by-hand call's is False); a Function
         # off the graph is dropped after forward, and its saved arrays with it.
-        self.save_for_backward(x_hat=x_hat, inv_std=inv_std, weight=affine[0] if affine else None)
+        self.save_for_backward(x_hat, inv_std, affine[0] if affine else None)
         self.order, self.affine_count = order, len(affine)
         y = x_hat
         if affine:
@@ -189,6 +191,8 @@ class LayerNorm(Function):
         self.normalized_shape = tuple(normalized_shape)
         self.eps = float(eps)
 
+    saved_names = ("x_hat", "inv_std", "weight")
+
     def forward(self, x, *affine):
         normalized = self.normalized_shape
         k = len(normalized)
@@ -201,7 +205,7 @@ class LayerNorm(Function):
         var = (centered * centered).mean(axis=axes, keepdims=True)
         inv_std = 1.0 / array_module(x).sqrt(var + self.eps)
         x_hat = centered * inv_std
-        self.save_for_backward(x_hat=x_hat, inv_std=inv_std, weight=affine[0] if affine else None)
+        self.save_for_backward(x_hat, inv_std, affine[0] if affine else None)
         self.axes, self.affine_count = axes, len(affine)
         return _apply_affine(x_hat, affine, normalized)
 

@@ -90,6 +90,8 @@ class MaxPool2d(_Pool2d):
     x: (N, C, H, W) → y: (N, C, H_out, W_out), H_out = ⌊(H + 2·pad_h − kH) / s_h⌋ + 1.
     """
 
+    saved_names = ("argmax",)
+
     def forward(self, x):
         xp = array_module(x)
         padded = pad_spatial(x, self.padding, _lowest(x.dtype))
@@ -105,7 +107,7 @@ class MaxPool2d(_Pool2d):
         if xp.isnan(best).any():
             best = xp.copy(windows[0], order="K")
             argmax = self._argmax(windows, best, nan_wins=True)
-        self.save_for_backward(argmax=argmax)
+        self.save_for_backward(argmax)
         return best
 
     def _argmax(self, windows: list, best, nan_wins: bool):
@@ -161,6 +163,8 @@ class AvgPool2d(_Pool2d):
         super().__init__(kernel_size, stride, padding)
         self.count_include_pad = count_include_pad
 
+    saved_names = ("inverse_count",)
+
     def forward(self, x):
         offsets = self._windows(x)
         padded = pad_spatial(x, self.padding, 0)
@@ -170,7 +174,7 @@ class AvgPool2d(_Pool2d):
         for window in windows:
             total += window
         inverse_count = self._inverse_count(x.dtype, xp)
-        self.save_for_backward(inverse_count=inverse_count)
+        self.save_for_backward(inverse_count)
         total *= inverse_count
         return total
 

@@ -123,12 +123,14 @@ class _Extremum(_Reduction):
     """max or min over axes. Every element equal to the result shares the gradient
     evenly (as ``torch.amax``/``torch.amin``): a tie of k elements gives each dy/k."""
 
+    saved_names = ("hits",)
+
     def forward(self, x):
         axes = self._axes(x)
         if any(x.shape[a] == 0 for a in axes):
             raise ValueError(f"{self.op_name}: cannot reduce over an empty axis (input shape {x.shape}, axis {self.axis})")
         y = self._reduce(x, axes)
-        self.save_for_backward(hits=x == y if self.needs_input_grad[0] else None)
+        self.save_for_backward(x == y if self.needs_input_grad[0] else None)
         return self._finish(y)
 
     formula = "y = max_axes x (or min) ⇒ dx = dy·[x = y] / #{x = y}"
@@ -169,6 +171,8 @@ class LogSumExp(_Reduction):
     """y = log Σ_axes exp(x), computed as m + log Σ exp(x − m) with m the max, so
     large inputs do not overflow. An empty or all −∞ slice gives −∞, as PyTorch."""
 
+    saved_names = ("softmax",)
+
     def forward(self, x):
         xp = array_module(x)
         axes = self._axes(x)
@@ -179,7 +183,7 @@ class LogSumExp(_Reduction):
             y = xp.log(total) + m
         if self.needs_input_grad[0]:
             e /= total
-        self.save_for_backward(softmax=e if self.needs_input_grad[0] else None)
+        self.save_for_backward(e if self.needs_input_grad[0] else None)
         return self._finish(y)
 
     formula = "y = log Σ_axes eˣ ⇒ dx = dy·softmax(x)"
@@ -208,6 +212,8 @@ class Var(_Reduction):
         super().__init__(axis, keepdims)
         self.correction = correction
 
+    saved_names = ("centered",)
+
     def forward(self, x):
         axes = self._axes(x)
         count = self._count()
@@ -215,7 +221,7 @@ class Var(_Reduction):
         with numpy.errstate(divide="ignore", invalid="ignore"):
             centered = x - x.sum(axis=axes, keepdims=True) / count
             y = (centered * centered).sum(axis=axes, keepdims=self.keepdims) / self.divisor
-        self.save_for_backward(centered=centered if self.needs_input_grad[0] else None)
+        self.save_for_backward(centered if self.needs_input_grad[0] else None)
         return y
 
     @property

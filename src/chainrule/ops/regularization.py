@@ -36,11 +36,13 @@ class Dropout(Function):
     def _broadcast(self, mask):
         return mask
 
+    saved_names = ("mask",)
+
     def forward(self, x):
         scale = 1.0 / (1.0 - self.p) if self.p < 1.0 else 0.0
         keep = self.generator.random(self._mask_shape(x)) >= self.p
         mask = self._broadcast(array_module(x).asarray(keep).astype(x.dtype) * scale)
-        self.save_for_backward(mask=mask)
+        self.save_for_backward(mask)
         return x * mask
 
     formula = "y = x·m/(1 − p), m fixed ⇒ dx = dy·m/(1 − p)"

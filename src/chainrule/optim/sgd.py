@@ -83,16 +83,16 @@ class SGD(Optimizer):
                 if grad is None:
                     continue
                 param = p.data
-                xp = backend.array_module(param)
                 state = self.state.setdefault(p, {}) if momentum != 0 else None
                 buf = state.get("momentum_buffer") if state is not None else None
                 if self.fused:
                     first = state is not None and buf is None
-                    kernel_buf = xp.empty_like(param) if first else buf
+                    kernel_buf = backend.array_module(param).empty_like(param) if first else buf
                     if kernels.sgd(param, grad, kernel_buf, lr, momentum, dampening, weight_decay, nesterov, maximize, first):
                         if first:
                             state["momentum_buffer"] = kernel_buf
                         continue
+                xp = backend.array_module(param)
                 scratch, spare = self._workspace.arrays(param)
                 direction = effective_gradient(param, grad, weight_decay, maximize, out=scratch)
                 if state is not None:
