@@ -97,25 +97,14 @@ def _mlp_weights(sizes, seed=0):
     return layers
 
 
-def chainrule_mlp_run(sizes, batch, steps, lr, device="cuda"):
-    model = nn.Sequential(*[m for i, _ in enumerate(sizes[:-1]) for m in
-                            ([nn.Linear(sizes[i], sizes[i + 1])] + ([nn.ReLU()] if i < len(sizes) - 2 else []))])
-    linears = [m for m in model if isinstance(m, nn.Linear)]
-    for layer, (w, b) in zip(linears, _mlp_weights(sizes)):
-        layer.weight.data[...] = w
-        layer.bias.data[...] = b
-    model.to(device)
+def _chainrule_loop(model, batches: list, steps: int, lr: float, device: str):
+    """A run of ``steps`` SGD-momentum steps of ``model`` with cross-entropy, one node per step."""
     optimizer = optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     step = nn.Fused(model, nn.CrossEntropyLoss())
-    rng = np.random.default_rng(1)
-    xs = cr.tensor(rng.random((16, batch, sizes[0]), dtype=np.float32), device=device)
-    ys = cr.tensor(rng.integers(0, sizes[-1], (16, batch)), device=device)
-    batches = [(cr.Tensor(xs.data[i]), cr.Tensor(ys.data[i])) for i in range(16)]
 
     def run():
         for i in range(steps):
-            x, y = batches[i % 16]
-            loss = step(x, y)
+            loss = step(*batches[i % len(batches)])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -123,57 +112,67 @@ def chainrule_mlp_run(sizes, batch, steps, lr, device="cuda"):
     return run
 
 
-def torch_mlp_run(sizes, batch, steps, lr):
+def _torch_loop(model, batches: list, steps: int, lr: float, device: str):
+    """The same run in PyTorch, as its documentation writes a training loop."""
+    import torch
+
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def run():
+        for i in range(steps):
+            x, y = batches[i % len(batches)]
+            loss = loss_fn(model(x), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        if device == "cuda":
+            torch.cuda.synchronize()
+    return run
+
+
+def _batches(batch: int, features: int, classes: int, count: int):
+    rng = np.random.default_rng(1)
+    return rng.random((count, batch, features), dtype=np.float32), rng.integers(0, classes, (count, batch))
+
+
+def chainrule_mlp_run(sizes, batch, steps, lr, device="cuda"):
+    layers = []
+    for (w, b), last in zip(_mlp_weights(sizes), [False] * (len(sizes) - 2) + [True]):
+        linear = nn.Linear(w.shape[1], w.shape[0])
+        linear.weight.data[...] = w
+        linear.bias.data[...] = b
+        layers += [linear] if last else [linear, nn.ReLU()]
+    xs, ys = _batches(batch, sizes[0], sizes[-1], 16)
+    batches = [(cr.tensor(x, device=device), cr.tensor(y, device=device)) for x, y in zip(xs, ys)]
+    return _chainrule_loop(nn.Sequential(*layers).to(device), batches, steps, lr, device)
+
+
+def torch_mlp_run(sizes, batch, steps, lr, device="cuda"):
     import torch
 
     layers = []
-    for i, (w, b) in enumerate(_mlp_weights(sizes)):
+    for (w, b), last in zip(_mlp_weights(sizes), [False] * (len(sizes) - 2) + [True]):
         linear = torch.nn.Linear(w.shape[1], w.shape[0])
         with torch.no_grad():
             linear.weight.copy_(torch.from_numpy(w))
             linear.bias.copy_(torch.from_numpy(b))
-        layers.append(linear)
-        if i < len(sizes) - 2:
-            layers.append(torch.nn.ReLU())
-    model = torch.nn.Sequential(*layers).cuda()
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    rng = np.random.default_rng(1)
-    xs = torch.from_numpy(rng.random((16, batch, sizes[0]), dtype=np.float32)).cuda()
-    ys = torch.from_numpy(rng.integers(0, sizes[-1], (16, batch))).cuda()
-
-    def run():
-        for i in range(steps):
-            loss = loss_fn(model(xs[i % 16]), ys[i % 16])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-        torch.cuda.synchronize()
-    return run
+        layers += [linear] if last else [linear, torch.nn.ReLU()]
+    xs, ys = _batches(batch, sizes[0], sizes[-1], 16)
+    batches = [(torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)) for x, y in zip(xs, ys)]
+    return _torch_loop(torch.nn.Sequential(*layers).to(device), batches, steps, lr, device)
 
 
 def chainrule_cnn_run(batch, steps, device="cuda"):
     from chainrule.train.recipes import build_model
 
     cr.manual_seed(0)
-    model = build_model({"model": "cnn"}).to(device)
-    optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    step = nn.Fused(model, nn.CrossEntropyLoss())
-    rng = np.random.default_rng(1)
-    x = cr.tensor(rng.random((batch, 784), dtype=np.float32), device=device)
-    y = cr.tensor(rng.integers(0, 10, batch), device=device)
-
-    def run():
-        for _ in range(steps):
-            loss = step(x, y)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        synchronize(device)
-    return run
+    (x,), (y,) = _batches(batch, 784, 10, 1)
+    batches = [(cr.tensor(x, device=device), cr.tensor(y, device=device))]
+    return _chainrule_loop(build_model({"model": "cnn"}).to(device), batches, steps, 0.05, device)
 
 
-def torch_cnn_run(batch, steps):
+def torch_cnn_run(batch, steps, device="cuda"):
     import torch
     from torch import nn as tnn
 
@@ -182,21 +181,10 @@ def torch_cnn_run(batch, steps):
         tnn.Unflatten(1, (1, 28, 28)),
         tnn.Conv2d(1, 32, 3, padding=1), tnn.BatchNorm2d(32), tnn.ReLU(), tnn.MaxPool2d(2),
         tnn.Conv2d(32, 64, 3, padding=1), tnn.BatchNorm2d(64), tnn.ReLU(), tnn.MaxPool2d(2),
-        tnn.Flatten(), tnn.Linear(64 * 49, 128), tnn.ReLU(), tnn.Dropout(0.25), tnn.Linear(128, 10)).cuda()
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    loss_fn = tnn.CrossEntropyLoss()
-    rng = np.random.default_rng(1)
-    x = torch.from_numpy(rng.random((batch, 784), dtype=np.float32)).cuda()
-    y = torch.from_numpy(rng.integers(0, 10, batch)).cuda()
-
-    def run():
-        for _ in range(steps):
-            loss = loss_fn(model(x), y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-        torch.cuda.synchronize()
-    return run
+        tnn.Flatten(), tnn.Linear(64 * 49, 128), tnn.ReLU(), tnn.Dropout(0.25), tnn.Linear(128, 10))
+    (x,), (y,) = _batches(batch, 784, 10, 1)
+    batches = [(torch.from_numpy(x).to(device), torch.from_numpy(y).to(device))]
+    return _torch_loop(model.to(device), batches, steps, 0.05, device)
 
 
 WORKLOADS = {

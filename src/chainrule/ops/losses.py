@@ -243,12 +243,7 @@ class MSE(Function):
         check_same_dtype("mse", pred, target)
         diff = pred - target
         self.save_for_backward(diff)
-        squared = diff * diff
-        if self.reduction == "mean":
-            return squared.mean()
-        if self.reduction == "sum":
-            return squared.sum()
-        return squared
+        return _reduce(diff * diff, self.reduction)
 
     @property
     def formula(self) -> str:
