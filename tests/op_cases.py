@@ -1,4 +1,5 @@
-"""All verification cases: every ``tests/cases_*.py`` module adds its own.
+"""All verification cases: ``tests/cases/<module>.py`` holds the cases of the ops in
+``src/chainrule/ops/<module>.py``, and adds them here on import.
 
 Shapes cover broadcasting ((3,1,5) with (4,5)), size-1 and empty axes, and
 repeated inputs (f(x, x)). ``tests/test_registry.py`` fails if an op has no case.
@@ -8,7 +9,7 @@ import pathlib
 
 from oracle import CASES
 
-for _path in sorted(pathlib.Path(__file__).parent.glob("cases_*.py")):
-    importlib.import_module(_path.stem)
+for _path in sorted((pathlib.Path(__file__).parent / "cases").glob("*.py")):
+    importlib.import_module(f"cases.{_path.stem}")
 
 __all__ = ["CASES"]

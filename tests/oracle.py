@@ -10,6 +10,7 @@ PyTorch, and its inputs; ``check_case`` runs both oracles on it in one line.
 from __future__ import annotations
 
 import dataclasses
+import sys
 from typing import Callable
 
 import numpy as np
@@ -27,6 +28,7 @@ class OpCase:
     rtol: float = 1e-6
     atol: float = 1e-8
     forward_rtol: float = 1e-10  # vs torch; float32 steps inside a case (integer inputs) round differently
+    source: str = ""                         # the case file that declared it (cases.<ops module>)
 
     def __str__(self):
         return self.id or self.op
@@ -38,7 +40,8 @@ CASES: list[OpCase] = []
 
 def case(op, fn, torch_fn, *inputs, id="", **tolerances) -> None:
     """Register a verification case for the op named ``op``."""
-    CASES.append(OpCase(op, fn, torch_fn, tuple(inputs), id=id or op, **tolerances))
+    source = sys._getframe(1).f_globals["__name__"]
+    CASES.append(OpCase(op, fn, torch_fn, tuple(inputs), id=id or op, source=source, **tolerances))
 
 
 rng = np.random.default_rng(2024)
@@ -173,3 +176,8 @@ def check_float32_preserved(case: OpCase):
         for t in tensors:
             if t.requires_grad and t.grad is not None:
                 assert t.grad.dtype == np.float32, f"{case}: float32 input got a {t.grad.dtype} gradient"
+
+
+def torch_functional():
+    """``torch.nn.functional``, imported only when a reference check runs."""
+    return torch().nn.functional

@@ -18,3 +18,10 @@ def test_every_case_names_a_registered_op():
 def test_every_case_has_a_torch_reference_or_a_reason():
     no_torch = sorted({c.op for c in CASES} - {c.op for c in CASES if c.torch_fn is not None})
     assert no_torch == ["cast"], f"ops checked only by finite differences: {no_torch}"
+
+
+def test_every_case_sits_in_the_case_file_of_its_ops_module():
+    """tests/cases/ mirrors src/chainrule/ops/: adding an op touches its module and one case file."""
+    misplaced = sorted({(c.op, c.source) for c in CASES
+                        if c.source != "cases." + REGISTRY[c.op].__module__.rsplit(".", 1)[1]})
+    assert not misplaced, f"cases outside tests/cases/<the op's module>.py: {misplaced}"
