@@ -306,18 +306,14 @@ def _user_errors_exit_2():
 def print_step_trace(options: dict, data_root: str | None) -> None:
     """Print the trace of the run's first training step, on a model of its own seeded as the
     run's (so the run itself is untouched): same weights, same first batch."""
-    from . import random as cr_random
     from .inspect import trace_one_step
-    from .nn import CrossEntropyLoss
     from .train import recipes
-    from .train.run import load_split
+    from .train.run import build_state
 
     recipe = recipes.recipe_for(options)
-    cr_random.manual_seed(recipe["seed"])
-    train_set, loader = load_split(recipe, train=True, root=data_root)
-    model = recipes.build_model(recipe, num_classes=len(train_set.classes))
-    x, y = next(iter(loader))
-    loss_fn = CrossEntropyLoss()
+    state = build_state(recipe, data_root)[0]
+    model, loss_fn = state.model, state.loss_fn
+    x, y = next(iter(state.train_loader))
     loss_fn(model(x), y).backward()  # warm-up: the first call of each BLAS routine is slow
     print(f"one training step of {recipe['model']} on a batch of {len(y)}, traced:")
     print(trace_one_step(model, loss_fn, x, y))

@@ -13,10 +13,11 @@ from typing import Callable
 from .. import data, distributed, random as cr_random
 from ..errors import CheckpointError
 from .checkpoint import load_checkpoint
-from .fit import evaluate, fit
+from .fit import evaluate, fit_state
 from .lock import run_folder_lock
 from .plots import plot_confusion_matrix, plot_history
 from .recipes import RecipeError, build_model, build_optimizer, build_scheduler, recipe_for
+from .state import TrainingState
 
 DATASETS = {"fashion-mnist": data.FashionMNIST, "mnist": data.MNIST}
 NORMALIZATION = {"fashion-mnist": (data.FASHION_MNIST_MEAN, data.FASHION_MNIST_STD),
@@ -62,8 +63,10 @@ def train(out: str = "runs/latest", resume: str | None = None, data_root: str | 
     progress bar and writes the folder; every rank seeds the same generator.
     """
     recipe = recipe_for(options)
+    saved = None
     if resume is not None:
-        meta = load_checkpoint(resume)[2]
+        saved = load_checkpoint(resume)  # read once: the recipe from it here, the state in fit
+        meta = saved[2]
         recipe = resumed_recipe(resume, meta, options)
         if data_root is None:
             data_root = (meta.get("run") or {}).get("data_root")
@@ -76,14 +79,17 @@ def train(out: str = "runs/latest", resume: str | None = None, data_root: str | 
     if rank != 0:
         progress, log = False, _silent
     with run_folder_lock(out) if rank == 0 else contextlib.nullcontext(Path(out)) as out_dir:
-        return _train_in(out_dir, recipe, resume, data_root, progress, log, rank, world)
+        return _train_in(out_dir, recipe, resume, saved, data_root, progress, log, rank, world)
 
 
 def _silent(line: str) -> None:
     """The log of every rank but 0."""
 
 
-def _train_in(out_dir: Path, recipe: dict, resume, data_root, progress: bool, log, rank: int, world: int) -> dict:
+def build_state(recipe: dict, data_root: str | None = None, rank: int = 0, world: int = 1) -> tuple:
+    """The run a recipe describes, seeded as it is: ``(state, train_set, test_set, test_loader)``,
+    ``state`` a :class:`TrainingState` (model, optimizer, schedule, this rank's training loader).
+    ``chainrule train`` and its ``--trace`` both start here."""
     cr_random.manual_seed(recipe["seed"])
     train_set, train_loader = load_split(recipe, train=True, root=data_root, rank=rank, world=world)
     test_set, test_loader = load_split(recipe, train=False, root=data_root)
@@ -94,16 +100,23 @@ def _train_in(out_dir: Path, recipe: dict, resume, data_root, progress: bool, lo
     if world > 1:
         model = distributed.DistributedDataParallel(model)
     optimizer = build_optimizer(recipe, model.parameters())
-    scheduler = build_scheduler(recipe, optimizer)
+    state = TrainingState(model, optimizer, train_loader, scheduler=build_scheduler(recipe, optimizer), recipe=recipe,
+                          run={"data_root": None if data_root is None else str(data_root)})
+    return state, train_set, test_set, test_loader
+
+
+def _train_in(out_dir: Path, recipe: dict, resume, saved, data_root, progress: bool, log, rank: int,
+              world: int) -> dict:
+    state, train_set, test_set, test_loader = build_state(recipe, data_root, rank, world)
     shares = f" ({world} ranks of {recipe['batch_size'] // world})" if world > 1 else ""
     log(f"chainrule train: {recipe['model']} on {recipe['dataset']} ({len(train_set)} train / "
         f"{len(test_set)} test), {recipe['optimizer']} lr={recipe['lr']}, batch {recipe['batch_size']}{shares}, "
         f"{recipe['epochs']} epoch{'s' if recipe['epochs'] != 1 else ''}, seed {recipe['seed']}")
     started = time.perf_counter()
-    history = fit(model, optimizer, train_loader, epochs=recipe["epochs"], test_loader=test_loader,
-                  scheduler=scheduler, checkpoint=out_dir / "checkpoint.npz" if rank == 0 else None,
-                  resume=resume, recipe=recipe, progress=progress, log=log,
-                  run={"data_root": None if data_root is None else str(data_root)})
+    history = fit_state(state, epochs=recipe["epochs"], test_loader=test_loader,
+                        checkpoint=out_dir / "checkpoint.npz" if rank == 0 else None,
+                        resume=resume, resume_contents=saved, progress=progress, log=log)
+    model = state.model
     seconds = time.perf_counter() - started
     final = evaluate(model, test_loader, num_classes=len(test_set.classes))
     result = {"test_acc": final["acc"], "test_loss": final["loss"], "seconds": seconds, "history": history}
