@@ -48,6 +48,38 @@ def check_op_cases(device: str) -> dict:
             "ops": len({c.op for c in CASES}), "seconds": round(time.perf_counter() - started, 1)}
 
 
+def check_gpu_kernels() -> dict:
+    """gpu_kernels.sgd and relu_backward against the array-module code they replace: the same bits."""
+    import cupy
+
+    from chainrule import gpu_kernels
+
+    rng = np.random.default_rng(3)
+    results = {}
+    for dtype in (np.float32, np.float64):
+        for options in ({"momentum": 0.0}, {"momentum": 0.9}, {"momentum": 0.9, "nesterov": True, "weight_decay": 1e-2},
+                        {"momentum": 0.8, "dampening": 0.3, "maximize": True}):
+            start = cupy.asarray(rng.standard_normal(1000).astype(dtype))
+            tensors = {}
+            for fused in (None, False):
+                p = cr.Tensor(start.copy(), requires_grad=True)
+                optimizer = optim.SGD([p], lr=0.05, fused=fused, **options)
+                grads = np.random.default_rng(4)
+                for _ in range(3):  # the gradient of Σ p·g is g
+                    g = cr.Tensor(cupy.asarray(grads.standard_normal(1000).astype(dtype)))
+                    optimizer.zero_grad()
+                    (p * g).sum().backward()
+                    optimizer.step()
+                tensors[fused] = cupy.asnumpy(p.data)
+            key = f"sgd {np.dtype(dtype).name} {options}"
+            results[key] = bool(np.array_equal(tensors[None], tensors[False]))
+        y = cupy.asarray(rng.standard_normal(1000).astype(dtype))
+        dy = cupy.asarray(np.where(rng.random(1000) < 0.01, np.inf, rng.standard_normal(1000)).astype(dtype))
+        results[f"relu_backward {np.dtype(dtype).name}"] = bool(np.array_equal(
+            cupy.asnumpy(gpu_kernels.relu_backward(y, dy)), cupy.asnumpy(dy * (y > 0)), equal_nan=True))
+    return {"all_equal": all(results.values()), "cases": results}
+
+
 def load_fashion(data: Path):
     from chainrule.data import FashionMNIST
 
@@ -229,7 +261,7 @@ def main() -> int:
     parser.add_argument("--device", default="cuda", choices=["cuda", "standin"])
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--skip", nargs="*", default=[], choices=["ops", "train", "bench"])
+    parser.add_argument("--skip", nargs="*", default=[], choices=["ops", "kernels", "train", "bench"])
     args = parser.parse_args()
     if args.device == "standin":
         import standin
@@ -243,6 +275,8 @@ def main() -> int:
         report["cupy"] = cupy.__version__
         report["gpu"] = cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
     sections = [("ops", lambda: check_op_cases(args.device))]
+    if args.device == "cuda":
+        sections.append(("kernels", check_gpu_kernels))
     if args.data is not None:
         fashion = load_fashion(args.data)
         sections.append(("train", lambda: {
@@ -265,7 +299,9 @@ def main() -> int:
         args.out.write_text(json.dumps(report, indent=1))
     summary = report.get("ops", {})
     print(f"op cases: {summary.get('passed')} of {summary.get('cases')} agree", flush=True)
-    return 0 if not summary.get("failures") else 1
+    kernels_ok = report.get("kernels", {}).get("all_equal", True)
+    print(f"gpu kernels equal to the array-module path: {kernels_ok}", flush=True)
+    return 0 if not summary.get("failures") and kernels_ok else 1
 
 
 if __name__ == "__main__":

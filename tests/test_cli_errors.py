@@ -70,6 +70,18 @@ def test_bad_flag_values_are_one_line_errors_before_any_training(capsys, data_ro
     assert not (out / "checkpoint.npz").exists()
 
 
+def test_a_device_this_machine_lacks_is_a_one_line_error(capsys, data_root, tmp_path):
+    out = tmp_path / "run"
+    status, err = run_cli(capsys, "train", "--data-root", str(data_root), "--out", str(out), "--device", "tpu", *QUICK)
+    assert_one_line_error(status, err, "unknown device 'tpu'")
+    try:
+        import cupy  # noqa: F401
+    except ImportError:
+        status, err = run_cli(capsys, "train", "--data-root", str(data_root), "--out", str(out), "--device", "cuda", *QUICK)
+        assert_one_line_error(status, err, "device 'cuda' needs CuPy: pip install cupy-cuda12x")
+    assert not (out / "checkpoint.npz").exists()
+
+
 def test_a_batch_larger_than_the_dataset_is_an_error_not_zero_step_epochs(capsys, data_root, tmp_path):
     status, err = run_cli(capsys, "train", "--data-root", str(data_root), "--out", str(tmp_path / "run"),
                           "--epochs", "1", "--batch-size", "100000", "--no-progress")

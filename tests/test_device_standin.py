@@ -1,6 +1,8 @@
 """Every op case, and training, on the CPU stand-in for a GPU (tests/standin.py): any NumPy
 leak on the device path fails here, without a GPU. Oracle: the same computation on the
 CPU, which test_ops.py checks against finite differences and PyTorch."""
+import json
+
 import numpy as np
 import pytest
 
@@ -91,3 +93,30 @@ def test_a_state_dict_moves_between_devices():
     for name, value in on_device.state_dict().items():
         np.testing.assert_array_equal(value, trained[name])
     assert all(p.device == "standin" for p in on_device.parameters())
+
+
+def test_chainrule_train_on_the_stand_in_matches_the_cpu(tmp_path):
+    from chainrule import cli
+    from synthetic import write_fashion_like
+
+    (tmp_path / "data").mkdir()
+    root = write_fashion_like(tmp_path / "data", train_count=256, test_count=64)
+    runs = {}
+    for device in ("cpu", "standin"):
+        out = tmp_path / device
+        flags = ["--epochs", "2", "--hidden", "16", "--batch-size", "64", "--no-progress", "--model", "mlp"]
+        assert cli.main(["train", "--data-root", str(root), "--out", str(out), "--device", device, *flags]) == 0
+        runs[device] = json.loads((out / "history.json").read_text())
+    for cpu, device in zip(runs["cpu"], runs["standin"]):
+        assert device["test_acc"] == cpu["test_acc"]
+        np.testing.assert_allclose([device["train_loss"], device["test_loss"]], [cpu["train_loss"], cpu["test_loss"]],
+                                   rtol=1e-5)
+
+
+def test_a_loader_delivers_batches_on_its_device():
+    images = np.arange(24, dtype=np.float32).reshape(6, 4)
+    loader = cr.data.DataLoader((images, np.arange(6)), batch_size=4, device="standin")
+    x, y = next(iter(loader))
+    assert x.device == y.device == "standin"
+    np.testing.assert_array_equal(x.cpu().numpy(), images[:4])
+    np.testing.assert_array_equal(y.cpu().numpy(), [0, 1, 2, 3])

@@ -26,12 +26,12 @@ from .tensor import Function, Tensor, observe
 
 
 def _is_finite(array) -> bool:
-    return array.dtype.kind not in "fc" or bool(backend.xp.isfinite(array).all())
+    return array.dtype.kind not in "fc" or bool(backend.array_module(array).isfinite(array).all())
 
 
 def _census(array) -> str:
     """How many NaN, +inf and -inf values an array holds, e.g. "2 NaN, 1 -inf of 6 values"."""
-    xp = backend.xp
+    xp = backend.array_module(array)
     counts = [
         (int(xp.isnan(array).sum()), "NaN"),
         (int(xp.isposinf(array).sum()), "+inf"),

@@ -13,6 +13,8 @@ from types import ModuleType
 
 import numpy
 
+from .errors import DeviceUnavailable
+
 xp = numpy
 """The array module new tensors go to by default (``numpy`` or ``cupy``)."""
 
@@ -51,13 +53,13 @@ def _cupy() -> ModuleType:
     try:
         import cupy
     except ImportError as exc:
-        raise RuntimeError(
+        raise DeviceUnavailable(
             "device 'cuda' needs CuPy: pip install cupy-cuda12x (CUDA 12) or cupy-cuda13x (CUDA 13)"
         ) from exc
     try:
         cupy.cuda.runtime.getDeviceCount()
     except Exception as exc:  # CuPy's CUDARuntimeError, or a missing driver library
-        raise RuntimeError(f"device 'cuda': CuPy is installed but finds no usable GPU ({exc})") from None
+        raise DeviceUnavailable(f"device 'cuda': CuPy is installed but finds no usable GPU ({exc})") from None
     return cupy
 
 
@@ -70,7 +72,7 @@ def device(name: str) -> Device:
         cupy = _cupy()
         found = register_device("cuda", cupy, cupy.ndarray)
     if found is None:
-        raise ValueError(f"unknown device {name!r}: expected one of {sorted(set(_DEVICES) | {'cuda'})}")
+        raise DeviceUnavailable(f"unknown device {name!r}: expected one of {sorted(set(_DEVICES) | {'cuda'})}")
     return found
 
 

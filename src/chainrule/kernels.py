@@ -11,8 +11,9 @@ same roundings (exp and log aside, see below).
   the arithmetic. The backward gives NumPy's bits; the forward takes exp and log from
   libm, which may round the last bit differently from NumPy's vectorized exp and log.
 
-Each wrapper below returns its result, or None (False for ``sgd``) where the kernel does not
-apply: not built, not a NumPy array (CuPy), not C-contiguous, another dtype. The caller's
+On CuPy arrays ``sgd`` and ``relu_backward`` run their GPU twins (gpu_kernels.py).
+Each wrapper below returns its result, or None (False for ``sgd``) where no kernel
+applies: not built, not a NumPy array, not C-contiguous, another dtype. The caller's
 NumPy code, the readable reference, runs then; the fast path is one line beside it.
 
 The extension is built at install when a C compiler is present; without it,
@@ -21,6 +22,8 @@ The extension is built at install when a C compiler is present; without it,
 from __future__ import annotations
 
 import numpy
+
+from . import gpu_kernels
 
 try:
     from . import _kernels
@@ -39,6 +42,10 @@ of mismatched dtypes or sizes. The caller then takes its NumPy path."""
 _REDUCTION_CODES = {"none": 0, "sum": 1, "mean": 2}
 
 
+def _on_gpu(array) -> bool:
+    return type(array).__module__.startswith("cupy")
+
+
 def _fits(array) -> bool:
     """Whether it is worth allocating an output for a kernel on ``array``: the kernels are built
     and it is a C-contiguous NumPy array. Dtypes, sizes and the other arrays are the kernels'
@@ -49,7 +56,10 @@ def _fits(array) -> bool:
 def sgd(param, grad, buffer, lr, momentum, dampening, weight_decay, nesterov, maximize, first) -> bool:
     """One SGD update of ``param`` (and ``buffer``, None when momentum is 0) in place; ``first``
     writes the buffer instead of reading it (see :class:`~chainrule.optim.SGD`). False, with
-    nothing written, where the kernel does not apply."""
+    nothing written, where no kernel applies. CuPy arrays go to gpu_kernels.sgd."""
+    if _on_gpu(param):
+        gpu_kernels.sgd(param, grad, buffer, lr, momentum, dampening, weight_decay, nesterov, maximize, first)
+        return True
     if not AVAILABLE:
         return False
     try:
@@ -86,8 +96,12 @@ def relu(x):
 
 def relu_backward(y, dy):
     """``dy·[y > 0]`` as NumPy computes it (an infinite or NaN ``dy`` gives NaN where ``y`` ≤ 0)
-    in one pass; or None."""
-    if dy.shape != y.shape or not _fits(y):
+    in one pass; or None. CuPy arrays go to gpu_kernels.relu_backward."""
+    if dy.shape != y.shape:
+        return None
+    if _on_gpu(y):
+        return gpu_kernels.relu_backward(y, dy)
+    if not _fits(y):
         return None
     dx = numpy.empty_like(y)
     try:

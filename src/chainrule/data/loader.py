@@ -6,6 +6,7 @@ from typing import Callable, Iterator
 
 import numpy
 
+from .. import backend
 from .. import random as cr_random
 from ..tensor import Tensor
 from .transforms import ToFloat
@@ -38,6 +39,9 @@ class DataLoader:
     process's share of each epoch). The loader calls its ``set_epoch`` with its own epoch
     before each one, so the order still depends only on the seed and the epoch, and a
     resumed run continues it exactly. ``shuffle`` must then be False (the sampler shuffles).
+
+    device: where the batches are delivered (``"cuda"``); they are gathered and transformed
+    on the host, then copied. By default they stay NumPy arrays.
     """
 
     def __init__(
@@ -49,8 +53,10 @@ class DataLoader:
         drop_last: bool = False,
         transform: Callable[[numpy.ndarray], numpy.ndarray] | None = None,
         sampler=None,
+        device: str | None = None,
     ):
         self.fields, self.dataset = _fields(dataset_or_arrays)
+        self.device = None if device is None else backend.device(device).name
         self.samples = len(self.fields[0]) if self.fields is not None else len(self.dataset)
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler and shuffle=True exclude each other (the sampler sets the order)")
@@ -125,6 +131,8 @@ class DataLoader:
             batch = _collate([self.dataset[int(i)] for i in indices])
         if self.transform is not None:
             batch[0] = self.transform(batch[0])
+        if self.device is not None:
+            batch = [backend.to_device(field, self.device) for field in batch]
         return tuple(Tensor(field) for field in batch)
 
     def _order(self, epoch: int) -> numpy.ndarray | None:

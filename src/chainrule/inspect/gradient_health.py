@@ -39,7 +39,6 @@ class GradientProblem:
 def gradient_problems(model) -> list[GradientProblem]:
     """The problems of every parameter of ``model`` (anything with ``named_parameters()``)
     that requires a gradient, in parameter order."""
-    xp = backend.xp
     problems = []
     for name, parameter in model.named_parameters():
         if not parameter.requires_grad:
@@ -47,7 +46,7 @@ def gradient_problems(model) -> list[GradientProblem]:
         grad = parameter.grad
         if grad is None:
             problems.append(GradientProblem(name, "missing"))
-        elif not bool(xp.isfinite(grad).all()):
+        elif not bool(backend.array_module(grad).isfinite(grad).all()):
             problems.append(GradientProblem(name, "not_finite"))
         elif not bool(grad.any()):
             problems.append(GradientProblem(name, "zero"))

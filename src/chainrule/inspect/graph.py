@@ -46,7 +46,7 @@ def gradient_norm(tensor: Tensor) -> float | None:
     """The Euclidean norm of ``tensor.grad``, or None when it has none."""
     if tensor.grad is None:
         return None
-    return float(backend.xp.linalg.norm(tensor.grad.astype("float64", copy=False)))
+    return float(backend.array_module(tensor.grad).linalg.norm(tensor.grad.astype("float64", copy=False)))
 
 
 def _norm_text(norm: float | None) -> str:

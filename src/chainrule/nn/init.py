@@ -51,7 +51,7 @@ def _fan(tensor: Tensor, mode: str) -> int:
 
 
 def _fill(tensor: Tensor, values) -> Tensor:
-    tensor.data[...] = backend.xp.asarray(values, dtype=tensor.dtype)
+    tensor.data[...] = backend.array_module(tensor.data).asarray(values, dtype=tensor.dtype)
     return tensor
 
 

@@ -26,8 +26,9 @@ class SGD(Optimizer):
     one pass over memory per parameter; the NumPy path makes four in the common case
     (b ← μ·b, b ← b + g, s ← η·b, θ ← θ − s, with ``s`` a shared scratch array). Both
     round identically, so they give the same bits. None (default): the kernel where it
-    applies (C-contiguous float32/float64 NumPy arrays), else NumPy; True: the same, and
-    an error if chainrule was installed without its kernels; False: NumPy always.
+    applies (C-contiguous float32/float64 NumPy arrays; CuPy arrays, gpu_kernels.sgd), else
+    the array-module path; True: the same, and an error if chainrule was installed without
+    its kernels; False: the array-module path always.
     """
 
     def __init__(
@@ -56,6 +57,7 @@ class SGD(Optimizer):
                 "(no C compiler at install time); reinstall with one, or pass fused=None"
             )
         self.fused = kernels.AVAILABLE if fused is None else bool(fused)
+        self._try_kernels = fused is not False  # CuPy parameters have their kernel without the C extension
         super().__init__(params, defaults)
 
     def _validate_options(self, options: dict[str, Any]) -> None:
@@ -85,7 +87,7 @@ class SGD(Optimizer):
                 param = p.data
                 state = self.state.setdefault(p, {}) if momentum != 0 else None
                 buf = state.get("momentum_buffer") if state is not None else None
-                if self.fused:
+                if self._try_kernels:
                     first = state is not None and buf is None
                     kernel_buf = backend.array_module(param).empty_like(param) if first else buf
                     if kernels.sgd(param, grad, kernel_buf, lr, momentum, dampening, weight_decay, nesterov, maximize, first):

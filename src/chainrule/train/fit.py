@@ -13,7 +13,7 @@ from typing import Callable, Iterable
 
 import numpy
 
-from .. import distributed
+from .. import backend, distributed
 from ..nn import CrossEntropyLoss, Module
 from ..tensor import no_grad
 from .metrics import accuracy_from_confusion, confusion_matrix
@@ -63,7 +63,7 @@ def evaluate(model: Module, loader: Iterable, loss_fn: Callable | None = None,
             out = model(x)
             total_loss += float(loss_fn(out, y).item()) * len(y)
             count += len(y)
-            predicted.append(out.data.argmax(axis=1))
+            predicted.append(backend.to_numpy(out.data.argmax(axis=1)))
             actual.append(y.numpy())
     model.train(was_training)
     predicted = numpy.concatenate(predicted) if predicted else numpy.zeros(0, dtype=numpy.int64)

@@ -24,11 +24,13 @@ NORMALIZATION = {"fashion-mnist": (data.FASHION_MNIST_MEAN, data.FASHION_MNIST_S
                  "mnist": (data.MNIST_MEAN, data.MNIST_STD)}
 
 
-def load_split(recipe: dict, train: bool, root: str | None = None, rank: int = 0, world: int = 1):
+def load_split(recipe: dict, train: bool, root: str | None = None, rank: int = 0, world: int = 1,
+               device: str | None = None):
     """The dataset a recipe names, as a DataLoader (test split unshuffled). A ``root`` is the only
     place looked in: a missing or incomplete one is an error, not a fallback to another copy.
     With ``world`` > 1 the training split is this rank's share (a DistributedSampler) in batches
-    of ``batch_size / world``: together the ranks take the recipe's global batch."""
+    of ``batch_size / world``: together the ranks take the recipe's global batch. ``device``:
+    where the batches are delivered."""
     try:
         dataset_class = DATASETS[recipe["dataset"]]
     except KeyError:
@@ -38,14 +40,14 @@ def load_split(recipe: dict, train: bool, root: str | None = None, rank: int = 0
     if train and world > 1:
         sampler = data.DistributedSampler(dataset, num_replicas=world, rank=rank, seed=recipe["seed"], drop_last=True)
         return dataset, data.DataLoader(dataset, batch_size=recipe["batch_size"] // world, sampler=sampler,
-                                        drop_last=True, transform=transform)
+                                        drop_last=True, transform=transform, device=device)
     loader = data.DataLoader(dataset, batch_size=recipe["batch_size"], shuffle=train, seed=recipe["seed"],
-                             drop_last=train, transform=transform)
+                             drop_last=train, transform=transform, device=device)
     return dataset, loader
 
 
 def train(out: str = "runs/latest", resume: str | None = None, data_root: str | None = None,
-          progress: bool = True, log: Callable[[str], None] = print, **options) -> dict:
+          progress: bool = True, log: Callable[[str], None] = print, device: str | None = None, **options) -> dict:
     """Train the recipe ``options`` (missing ones from ``recipes.DEFAULTS``); write results to ``out``.
 
     Writes ``out/checkpoint.npz`` (after every epoch, and on interruption),
@@ -61,6 +63,9 @@ def train(out: str = "runs/latest", resume: str | None = None, data_root: str | 
     share with the gradients averaged over the ranks (DistributedDataParallel); the recipe's
     batch size is the global one and must divide by N. Only rank 0 prints, draws the
     progress bar and writes the folder; every rank seeds the same generator.
+
+    ``device`` (``"cuda"``): where the model trains and the batches go; not part of the recipe,
+    so a checkpoint (NumPy arrays) resumes on either device.
     """
     recipe = recipe_for(options)
     saved = None
@@ -79,24 +84,27 @@ def train(out: str = "runs/latest", resume: str | None = None, data_root: str | 
     if rank != 0:
         progress, log = False, _silent
     with run_folder_lock(out) if rank == 0 else contextlib.nullcontext(Path(out)) as out_dir:
-        return _train_in(out_dir, recipe, resume, saved, data_root, progress, log, rank, world)
+        return _train_in(out_dir, recipe, resume, saved, data_root, progress, log, rank, world, device)
 
 
 def _silent(line: str) -> None:
     """The log of every rank but 0."""
 
 
-def build_state(recipe: dict, data_root: str | None = None, rank: int = 0, world: int = 1) -> tuple:
+def build_state(recipe: dict, data_root: str | None = None, rank: int = 0, world: int = 1,
+                device: str | None = None) -> tuple:
     """The run a recipe describes, seeded as it is: ``(state, train_set, test_set, test_loader)``,
     ``state`` a :class:`TrainingState` (model, optimizer, schedule, this rank's training loader).
-    ``chainrule train`` and its ``--trace`` both start here."""
+    ``chainrule train`` and its ``--trace`` both start here. ``device``: where it trains."""
     cr_random.manual_seed(recipe["seed"])
-    train_set, train_loader = load_split(recipe, train=True, root=data_root, rank=rank, world=world)
-    test_set, test_loader = load_split(recipe, train=False, root=data_root)
+    train_set, train_loader = load_split(recipe, train=True, root=data_root, rank=rank, world=world, device=device)
+    test_set, test_loader = load_split(recipe, train=False, root=data_root, device=device)
     if len(train_loader) == 0:
         raise RecipeError(f"batch_size {recipe['batch_size']} is larger than the {len(train_set)} training "
                           f"samples, so an epoch would take no step; use a batch size of at most {len(train_set)}")
     model = build_model(recipe, num_classes=len(train_set.classes))
+    if device is not None:
+        model.to(device)
     if world > 1:
         model = distributed.DistributedDataParallel(model)
     optimizer = build_optimizer(recipe, model.parameters())
@@ -106,12 +114,13 @@ def build_state(recipe: dict, data_root: str | None = None, rank: int = 0, world
 
 
 def _train_in(out_dir: Path, recipe: dict, resume, saved, data_root, progress: bool, log, rank: int,
-              world: int) -> dict:
-    state, train_set, test_set, test_loader = build_state(recipe, data_root, rank, world)
+              world: int, device: str | None) -> dict:
+    state, train_set, test_set, test_loader = build_state(recipe, data_root, rank, world, device)
     shares = f" ({world} ranks of {recipe['batch_size'] // world})" if world > 1 else ""
     log(f"chainrule train: {recipe['model']} on {recipe['dataset']} ({len(train_set)} train / "
         f"{len(test_set)} test), {recipe['optimizer']} lr={recipe['lr']}, batch {recipe['batch_size']}{shares}, "
-        f"{recipe['epochs']} epoch{'s' if recipe['epochs'] != 1 else ''}, seed {recipe['seed']}")
+        f"{recipe['epochs']} epoch{'s' if recipe['epochs'] != 1 else ''}, seed {recipe['seed']}"
+        + (f", on {device}" if device is not None else ""))
     started = time.perf_counter()
     history = fit_state(state, epochs=recipe["epochs"], test_loader=test_loader,
                         checkpoint=out_dir / "checkpoint.npz" if rank == 0 else None,
