@@ -23,10 +23,11 @@ class ReLU(Function):
     def forward(self, x):
         y = kernels.relu(x)
         if y is None:
-            # Against a row of zeros, not the scalar 0: NumPy's loop for a scalar operand
-            # branches on each element's sign and runs 2-3x slower on mixed-sign activations.
+            # NumPy: against a row of zeros, not the scalar 0, whose loop branches on each
+            # element's sign and runs 2-3x slower on mixed-sign activations. On a GPU the scalar
+            # saves the launch that makes the row.
             xp = array_module(x)
-            y = xp.maximum(x, xp.zeros(x.shape[-1:], dtype=x.dtype))
+            y = xp.maximum(x, xp.zeros(x.shape[-1:], dtype=x.dtype) if xp is numpy else x.dtype.type(0))
         self.save_for_backward(y)
         return y
 
