@@ -57,7 +57,9 @@ def sgd(param, grad, buffer, lr, momentum, dampening, weight_decay, nesterov, ma
     """One SGD update of ``param`` (and ``buffer``, None when momentum is 0) in place; ``first``
     writes the buffer instead of reading it (see :class:`~chainrule.optim.SGD`). False, with
     nothing written, where no kernel applies. CuPy arrays go to gpu_kernels.sgd."""
-    if _on_gpu(param):
+    if type(param) is not numpy.ndarray:
+        if not _on_gpu(param):
+            return False
         gpu_kernels.sgd(param, grad, buffer, lr, momentum, dampening, weight_decay, nesterov, maximize, first)
         return True
     if not AVAILABLE:
@@ -99,10 +101,8 @@ def relu_backward(y, dy):
     in one pass; or None. CuPy arrays go to gpu_kernels.relu_backward."""
     if dy.shape != y.shape:
         return None
-    if _on_gpu(y):
-        return gpu_kernels.relu_backward(y, dy)
     if not _fits(y):
-        return None
+        return gpu_kernels.relu_backward(y, dy) if _on_gpu(y) else None
     dx = numpy.empty_like(y)
     try:
         _kernels.relu_backward(y, dy, dx)
