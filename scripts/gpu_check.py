@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
 import chainrule as cr  # noqa: E402
-from chainrule import backend, nn, optim  # noqa: E402
+from chainrule import nn, optim  # noqa: E402
 
 
 def synchronize(device: str) -> None:

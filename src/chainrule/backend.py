@@ -120,11 +120,6 @@ def name() -> str:
     return xp.__name__
 
 
-def default_device() -> str:
-    """The device new tensors go to."""
-    return next(d.name for d in _DEVICES.values() if d.module is xp)
-
-
 def to_numpy(array):
     """A NumPy copy (or view) of an array from any device."""
     if isinstance(array, numpy.ndarray):

@@ -4,7 +4,7 @@ import warnings
 import numpy as np
 
 import chainrule as cr
-from oracle import case, distinct, randn, torch
+from oracle import case, distinct, randn
 
 # -- reductions ------------------------------------------------------------------
 for axis, keepdims in [(None, False), (0, False), (1, True), ((0, 2), False), (-1, True)]:

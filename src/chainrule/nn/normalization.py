@@ -12,16 +12,6 @@ from .module import Module
 from .parameter import Parameter
 
 
-def _affine(weight, bias) -> tuple:
-    """The affine inputs of a normalisation op: none, the weight, or both (a bias alone rides
-    with a constant weight of ones, as ``ops.batch_norm`` builds it)."""
-    if weight is None and bias is None:
-        return ()
-    if weight is None:
-        weight = Tensor(backend.array_module(bias.data).ones(bias.shape, dtype=bias.dtype))
-    return (weight,) if bias is None else (weight, bias)
-
-
 class _BatchNorm(Module):
     """Batch normalisation over every axis but the channel axis 1 (see ``ops.batch_norm``).
 
@@ -79,7 +69,7 @@ class _BatchNorm(Module):
         function = normalization.BatchNorm(
             None if not tracking else self.running_mean.data, None if not tracking else self.running_var.data,
             training=self.training or not tracking, momentum=momentum or 0.0, eps=self.eps)
-        return function, _affine(self.weight, self.bias)
+        return function, normalization.affine_inputs(self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
@@ -128,7 +118,7 @@ class LayerNorm(Module):
             check_dtype(self.label(), x, self.weight.dtype)
 
     def as_function(self):
-        return normalization.LayerNorm(self.normalized_shape, self.eps), _affine(self.weight, self.bias)
+        return normalization.LayerNorm(self.normalized_shape, self.eps), normalization.affine_inputs(self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "

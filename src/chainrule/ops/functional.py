@@ -7,7 +7,6 @@ Non-Tensor operands (numbers, arrays) become constants that take no gradient.
 from . import activations, conv, device, elementwise, embedding, linalg, losses  # noqa: F401 - declare the ops
 from . import normalization, pooling, reductions, regularization, shape  # noqa: F401
 from .registry import FUNCTIONS
-from .regularization import dropout_function  # noqa: F401 - what nn.Dropout applies
 
 globals().update(FUNCTIONS)
 

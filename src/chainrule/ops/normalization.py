@@ -224,13 +224,13 @@ class LayerNorm(Function):
         return (dx,) + _affine_grads(self, dy, x_hat, self.affine_count, leading)
 
 
-def _affine(x: Tensor, weight, bias) -> tuple:
+def affine_inputs(weight, bias) -> tuple:
     """The (weight, bias) inputs of a normalisation op: none, weight alone, or both
     (a bias without a weight gets a constant weight of ones)."""
     if weight is None and bias is None:
         return ()
     if weight is None:
-        weight = Tensor(array_module(x.data).ones(bias.shape, dtype=x.dtype))
+        weight = Tensor(array_module(bias.data).ones(bias.shape, dtype=bias.dtype))
     return (weight,) if bias is None else (weight, bias)
 
 
@@ -248,7 +248,7 @@ def batch_norm(x: Tensor, running_mean=None, running_var=None, weight: Tensor | 
     ``running_var`` (Tensors or arrays) in place; training=False uses them.
     """
     op = BatchNorm(_array(running_mean), _array(running_var), training, momentum, eps)
-    return op(x, *_affine(x, weight, bias))
+    return op(x, *affine_inputs(weight, bias))
 
 
 @public()
@@ -257,4 +257,4 @@ def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None, bias: 
     """Layer norm over the last axes. x: (*, *normalized_shape), weight/bias: normalized_shape."""
     if isinstance(normalized_shape, int):
         normalized_shape = (normalized_shape,)
-    return LayerNorm(normalized_shape, eps)(x, *_affine(x, weight, bias))
+    return LayerNorm(normalized_shape, eps)(x, *affine_inputs(weight, bias))
