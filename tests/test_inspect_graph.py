@@ -40,11 +40,11 @@ def test_dot_nodes_and_edges_match_the_mlp(tmp_path):
     labels, edges = parse(path.read_text())
     assert sorted(label[0] for label in labels.values()) == sorted([
         "Linear#1", "ReLU#1", "Linear#2", "SoftmaxCrossEntropy#1",
-        "0.weight", "0.bias", "2.weight", "2.bias", "input", "input", "output"])
+        "0.weight", "0.bias", "2.weight", "2.bias", "input", "labels", "output"])
     assert sorted((a, b) for a, b, _ in edges) == sorted([
         ("input", "Linear#1"), ("0.weight", "Linear#1"), ("0.bias", "Linear#1"),
         ("Linear#1", "ReLU#1"), ("ReLU#1", "Linear#2"), ("2.weight", "Linear#2"), ("2.bias", "Linear#2"),
-        ("Linear#2", "SoftmaxCrossEntropy#1"), ("input", "SoftmaxCrossEntropy#1"),
+        ("Linear#2", "SoftmaxCrossEntropy#1"), ("labels", "SoftmaxCrossEntropy#1"),
         ("SoftmaxCrossEntropy#1", "output")])
     shapes = {(a, b): label for a, b, label in edges}
     assert shapes[("Linear#1", "ReLU#1")] == f"({N}×{HIDDEN})"
@@ -66,6 +66,21 @@ def test_gradient_norms_after_backward(tmp_path):
     assert len(by_name["input"]) == 2  # data has no gradient
 
 
+def test_no_gradient_norms_from_an_earlier_step(tmp_path):
+    """Drawn before its own backward, a graph must not show the previous step's gradients."""
+    model, loss = mlp_and_loss()
+    loss.backward()  # the parameters now hold this step's gradients
+    x = cr.tensor(np.ones((N, D_IN), np.float32))
+    next_loss = nn.CrossEntropyLoss()(model(x), cr.tensor(np.zeros(N, np.int64)))
+    (path,) = cr.draw_graph(next_loss, tmp_path / "next.dot", model=model)
+    labels, _ = parse(path.read_text())
+    assert not any("‖grad‖" in line for label in labels.values() for line in label)
+    next_loss.backward(retain_graph=True)
+    (path,) = cr.draw_graph(next_loss, tmp_path / "after.dot", model=model)
+    labels, _ = parse(path.read_text())
+    assert sum("‖grad‖" in line for label in labels.values() for line in label) >= 4
+
+
 def test_a_tensor_used_twice_is_one_node_with_one_edge(tmp_path):
     x = cr.tensor(np.ones(3), requires_grad=True)
     (path,) = cr.draw_graph((x * x).sum(), tmp_path / "square.gv")
@@ -82,7 +97,7 @@ def test_repeated_layers_collapse(tmp_path):
     assert repeats == [["[Linear → ReLU] × 8", f"({N}×{HIDDEN}) → ({N}×{HIDDEN})", "16 parameters"]]
     firsts = sorted(label[0] for label in labels.values())
     assert firsts == sorted(["Linear#1", "ReLU#1", repeats[0][0], "Linear#10", "SoftmaxCrossEntropy#1",
-                             "0.weight", "0.bias", "18.weight", "18.bias", "input", "input", "output"])
+                             "0.weight", "0.bias", "18.weight", "18.bias", "input", "labels", "output"])
     assert ("ReLU#1", repeats[0][0]) in {(a, b) for a, b, _ in edges}
     assert (repeats[0][0], "Linear#10") in {(a, b) for a, b, _ in edges}
     (path,) = cr.draw_graph(loss, tmp_path / "flat.dot", model=model, collapse=False)

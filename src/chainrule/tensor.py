@@ -13,6 +13,7 @@ arrays as soon as it has run.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import operator
 import time
 import weakref
@@ -177,6 +178,31 @@ class Function:
             _notify("on_forward", self, tensors, result, time.perf_counter() - started)
         return result
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        forward, backward = cls.__dict__.get("forward"), cls.__dict__.get("backward")
+        if isinstance(forward, staticmethod) or isinstance(backward, staticmethod):
+            _adopt_pytorch_style(cls, forward, backward)
+
+    @classmethod
+    def apply(cls, *args, **kwargs) -> Tensor:
+        """Call a new node of this Function on ``args`` (PyTorch's spelling of ``cls()(*args)``).
+        For a PyTorch-style Function (static ``forward(ctx, ...)``), arguments that are not
+        Tensors or arrays (numbers, strings, None) and keyword arguments go to ``forward`` as
+        they are, without gradients, as in PyTorch."""
+        if not getattr(cls, "_pytorch_style", False):
+            if kwargs:
+                raise TypeError(f"{cls.__name__}.apply: keyword arguments go to __init__ for a Function written "
+                                f"with forward(self, ...): {cls.__name__}(...)(*inputs)")
+            return cls()(*args)
+        node = cls()
+        positions = [i for i, a in enumerate(args) if isinstance(a, (Tensor, *backend.array_types))]
+        # The constants only: the inputs are the node's inputs, and must not outlive its release.
+        node._arguments = tuple(None if i in positions else a for i, a in enumerate(args))
+        node._keywords = kwargs
+        node._input_positions = positions
+        return node(*[args[i] for i in positions])
+
     def forward(self, *arrays):
         raise NotImplementedError(f"{type(self).__name__} must implement forward(*arrays)")
 
@@ -217,6 +243,44 @@ class Function:
     def __repr__(self) -> str:
         return f"<{self.name}>"
 
+
+
+def _adopt_pytorch_style(cls, forward, backward) -> None:
+    """Let ``cls``, written as PyTorch writes a ``torch.autograd.Function`` (static ``forward(ctx,
+    *args)`` and ``backward(ctx, grad)``, the node itself as ``ctx``), run as a chainrule Function."""
+    if not (isinstance(forward, staticmethod) and isinstance(backward, staticmethod)):
+        raise TypeError(
+            f"{cls.__name__}: forward and backward must both be @staticmethod (PyTorch style: "
+            f"forward(ctx, x, ...) and backward(ctx, grad)) or both plain methods (forward(self, x, ...), "
+            f"backward(self, grad)), not one of each")
+    forward_function, backward_function = forward.__func__, backward.__func__
+
+    def run_forward(self, *arrays):
+        arguments = list(getattr(self, "_arguments", arrays))
+        for position, array in zip(getattr(self, "_input_positions", range(len(arrays))), arrays):
+            arguments[position] = array
+        return forward_function(self, *arguments, **getattr(self, "_keywords", {}))
+
+    def run_backward(self, grad):
+        grads = backward_function(self, grad)
+        grads = grads if isinstance(grads, tuple) else (grads,)
+        positions = getattr(self, "_input_positions", None)
+        if positions is None or len(grads) == len(positions):
+            return grads
+        if len(grads) != len(self._arguments):
+            raise RuntimeError(f"{cls.__name__}.backward returned {len(grads)} gradients for the "
+                               f"{len(self._arguments)} arguments of forward (one per argument, None for a non-Tensor)")
+        return tuple(grads[i] for i in positions)
+
+    run_forward.__signature__ = _without_ctx(forward_function)
+    cls.forward, cls.backward = run_forward, run_backward
+    cls._pytorch_style = True
+
+
+def _without_ctx(function):
+    """The signature of a static ``forward(ctx, x, ...)`` as the node's ``forward(x, ...)``."""
+    signature = inspect.signature(function)
+    return signature.replace(parameters=list(signature.parameters.values())[1:])
 
 
 def _as_tensors(inputs) -> tuple:
@@ -500,8 +564,19 @@ def queue_callback(callback) -> None:
     _queued_callbacks.append(callback)
 
 
+_last_root = None
+"""A weak reference to the node the latest backward() started from (see ``last_backward_root``)."""
+
+
+def last_backward_root() -> Function | None:
+    """The node the latest ``backward()`` started from, if it still exists: the graph whose
+    gradients the leaves hold now (``cr.draw_graph`` shows gradient norms only for it)."""
+    return None if _last_root is None else _last_root()
+
+
 def _run_backward(root: Function, grad, retain_graph: bool) -> None:
-    global _queued_callbacks
+    global _queued_callbacks, _last_root
+    _last_root = weakref.ref(root)
     outer, _queued_callbacks = _queued_callbacks, []
     try:
         _walk_backward(root, grad, retain_graph)

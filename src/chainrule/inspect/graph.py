@@ -2,8 +2,10 @@
 
 Ops become op nodes, leaf tensors (parameters, data, constants) become tensor nodes,
 and the tensor itself an output node; an edge runs from each input to the op that
-used it. Gradient norms appear wherever a tensor has ``.grad`` (after backward with
-``retain_graph=True``, which keeps the graph to draw).
+used it. Gradient norms appear wherever a tensor has ``.grad``, when the latest backward()
+ran through this very graph (with ``retain_graph=True``, which keeps it to draw): drawn
+before that backward, the leaves' gradients are an earlier step's, and none is shown.
+Leaves that take no gradient are "input" nodes, named "labels" when they hold integers.
 
 A chain of layers that repeats — the same ops on the same shapes with parameters of
 the same shapes, each feeding only the next — collapses into one node "× k", so that a
@@ -14,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import backend
-from ..tensor import Tensor
+from ..tensor import Tensor, last_backward_root
 from .text import format_shape
 from .walk import backward_order
 
@@ -112,6 +114,7 @@ def build_graph(tensor: Tensor, names: dict[int, str] | None = None, collapse: b
     only when there are more than ``collapse_above`` ops."""
     names = names or {}
     order, output_shapes = backward_order(tensor, "draw_graph")
+    norm_of = gradient_norm if tensor.creator is not None and last_backward_root() is tensor.creator else _no_norm
     ops = order[::-1]
     consumers: dict[int, list] = {}
     for op in ops:
@@ -164,30 +167,34 @@ def build_graph(tensor: Tensor, names: dict[int, str] | None = None, collapse: b
         i += 1
     for group, leaves in collapsed_leaves.items():
         node = next(n for n in graph.nodes if n.id == group)
-        node.label = _lines(node.label, _parameters_summary(leaves, consumers, node_of, group))
+        node.label = _lines(node.label, _parameters_summary(leaves, consumers, node_of, group, norm_of))
 
-    _add_leaves(graph, ops, consumers, node_of, names)
-    _add_op_edges(graph, ops, node_of)
+    _add_leaves(graph, ops, consumers, node_of, names, norm_of)
+    _add_op_edges(graph, ops, node_of, norm_of)
     out_id = "output"
     graph.nodes.append(GraphNode(out_id, "output", _lines(
-        tensor.name or "output", _shape_text(tensor), _norm_text(gradient_norm(tensor)))))
+        tensor.name or "output", _shape_text(tensor), _norm_text(norm_of(tensor)))))
     if ops:
         graph.edges.append(GraphEdge(node_of[ops[-1]], out_id))
     return graph
 
 
-def _parameters_summary(leaves, consumers, node_of, group) -> str:
+def _no_norm(tensor: Tensor) -> None:
+    """No gradient norm: the leaves' gradients are not this graph's."""
+
+
+def _parameters_summary(leaves, consumers, node_of, group, norm_of) -> str:
     """The parameters used only inside a collapsed chain: how many, and their gradient norms."""
     unique = {id(t): t for t in leaves}.values()
     inside = [t for t in unique if t.requires_grad and all(node_of[u] == group for u in consumers[id(t)])]
     if not inside:
         return ""
-    norms = [n for n in (gradient_norm(t) for t in inside) if n is not None]
+    norms = [n for n in (norm_of(t) for t in inside) if n is not None]
     spread = f", ‖grad‖ {min(norms):.3g} … {max(norms):.3g}" if norms else ""
     return f"{len(inside)} parameters{spread}"
 
 
-def _add_leaves(graph, ops, consumers, node_of, names) -> None:
+def _add_leaves(graph, ops, consumers, node_of, names, norm_of) -> None:
     seen = set()
     for op in ops:
         for t in op.inputs:
@@ -198,13 +205,14 @@ def _add_leaves(graph, ops, consumers, node_of, names) -> None:
             if t.requires_grad and len(targets) == 1 and targets[0].startswith("repeat"):
                 continue  # summarised in the collapsed node's label
             kind = "parameter" if t.requires_grad else "input"
-            name = names.get(id(t)) or t.name or ("parameter" if t.requires_grad else "input")
+            unnamed = kind if t.requires_grad or t.dtype.kind not in "iub" else "labels"
+            name = names.get(id(t)) or t.name or unnamed
             leaf_id = f"leaf{len(seen)}"
-            graph.nodes.append(GraphNode(leaf_id, kind, _lines(name, _shape_text(t), _norm_text(gradient_norm(t)))))
+            graph.nodes.append(GraphNode(leaf_id, kind, _lines(name, _shape_text(t), _norm_text(norm_of(t)))))
             graph.edges.extend(GraphEdge(leaf_id, target) for target in targets)
 
 
-def _add_op_edges(graph, ops, node_of) -> None:
+def _add_op_edges(graph, ops, node_of, norm_of) -> None:
     drawn = set()
     for op in ops:
         for t in op.inputs:
@@ -214,4 +222,4 @@ def _add_op_edges(graph, ops, node_of) -> None:
             if source == target or (source, target, id(t)) in drawn:
                 continue
             drawn.add((source, target, id(t)))
-            graph.edges.append(GraphEdge(source, target, _lines(_shape_text(t), _norm_text(gradient_norm(t)))))
+            graph.edges.append(GraphEdge(source, target, _lines(_shape_text(t), _norm_text(norm_of(t)))))
