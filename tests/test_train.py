@@ -208,3 +208,27 @@ def test_a_one_epoch_curve_has_whole_epoch_ticks(tmp_path):
         plt.Figure.savefig = original
     for ticks in captured[0]:
         assert all(float(tick).is_integer() for tick in ticks), ticks
+
+
+def test_evaluation_shows_its_progress_on_a_terminal(monkeypatch):
+    import io
+    import sys
+
+    from chainrule import data, nn
+    from chainrule.train import evaluate
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    images = np.zeros((10, 4), np.float32)
+    loader = data.DataLoader((images, np.arange(10) % 2), batch_size=3)
+    result = evaluate(nn.Linear(4, 2), loader, progress=True)
+    assert "test:" in screen.getvalue() and "/4 " in screen.getvalue()  # a bar over the ⌈10/3⌉ batches
+    assert result["acc"] in (0.5,)  # a constant input predicts one class: half the labels
+    quiet = Terminal()
+    monkeypatch.setattr(sys, "stderr", quiet)
+    evaluate(nn.Linear(4, 2), loader)
+    assert quiet.getvalue() == ""

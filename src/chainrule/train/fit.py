@@ -17,7 +17,7 @@ from .. import backend, distributed
 from ..nn import CrossEntropyLoss, Module
 from ..tensor import no_grad
 from .metrics import accuracy_from_confusion, confusion_matrix
-from .progress import EpochTable
+from .progress import EpochTable, progress_bar
 from .state import TrainingDiverged, TrainingInterrupted, TrainingState  # noqa: F401 - public here too
 
 
@@ -52,12 +52,14 @@ class _StopRequest:
 
 
 def evaluate(model: Module, loader: Iterable, loss_fn: Callable | None = None,
-             num_classes: int | None = None) -> dict:
-    """Mean loss, accuracy and confusion matrix of ``model`` over ``loader`` (eval mode, no graph)."""
+             num_classes: int | None = None, progress: bool = False) -> dict:
+    """Mean loss, accuracy and confusion matrix of ``model`` over ``loader`` (eval mode, no graph).
+    ``progress``: a bar over the batches (on a terminal only)."""
     loss_fn = loss_fn or CrossEntropyLoss()
     was_training = model.training
     model.eval()
     total_loss, count, predicted, actual = 0.0, 0, [], []
+    bar = progress_bar(total=len(loader), desc="test", enabled=progress)
     with no_grad():
         for x, y in loader:
             out = model(x)
@@ -65,6 +67,8 @@ def evaluate(model: Module, loader: Iterable, loss_fn: Callable | None = None,
             count += len(y)
             predicted.append(backend.to_numpy(out.data.argmax(axis=1)))
             actual.append(y.numpy())
+            bar.update(1)
+    bar.close()
     model.train(was_training)
     predicted = numpy.concatenate(predicted) if predicted else numpy.zeros(0, dtype=numpy.int64)
     actual = numpy.concatenate(actual) if actual else numpy.zeros(0, dtype=numpy.int64)
@@ -130,7 +134,7 @@ def fit_state(state: TrainingState, *, epochs: int, test_loader=None, checkpoint
     with _StopRequest() as stop:
         while state.epoch < epochs:
             state.train_epoch(stop, checkpoint, epochs, progress, warned)
-            table.row(state.finish_epoch(test_loader, evaluate))
+            table.row(state.finish_epoch(test_loader, lambda *args: evaluate(*args, progress=progress)))
             if checkpoint is not None:
                 state.save(checkpoint)
     return state.history
