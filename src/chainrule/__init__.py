@@ -16,5 +16,6 @@ from .inspect import check_gradients, draw_graph, explain, trace
 from .ops.functional import *  # noqa: F401,F403 - cr.exp, cr.matmul, cr.relu, ...
 from .random import manual_seed
 from .tensor import Function, Tensor, enable_grad, is_grad_enabled, no_grad
+from .train.saving import load, save
 
 __version__ = "0.1.0"

@@ -22,6 +22,7 @@ import numpy
 
 from ..data.atomic import atomic_write
 from ..errors import CheckpointError
+from ..optim import flatten_state
 
 MODEL_PREFIX = "model/"
 OPTIM_PREFIX = "optim/"
@@ -30,7 +31,10 @@ META_KEY = "meta.json"
 
 def save_checkpoint(path: str | os.PathLike, model_state: dict, optim_state: dict | None = None,
                     meta: dict | None = None) -> Path:
-    """Write model arrays, flat optimizer arrays and JSON metadata to ``path`` atomically."""
+    """Write model arrays, optimizer arrays and JSON metadata to ``path`` atomically. The optimizer's
+    state is its ``state_dict()`` as it is, or already flattened (``optim.flatten_state``)."""
+    if optim_state and "param_groups" in optim_state:
+        optim_state = flatten_state(optim_state)
     arrays = {MODEL_PREFIX + k: numpy.asarray(v) for k, v in model_state.items()}
     arrays.update({OPTIM_PREFIX + k: numpy.asarray(v) for k, v in (optim_state or {}).items()})
     arrays[META_KEY] = numpy.array(json.dumps(meta or {}))
@@ -53,23 +57,47 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict, dict, dict]:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
+    model_state, optim_state, meta = {}, {}, None
+    for key, value in read_arrays(path).items():
+        if key == META_KEY:
+            meta = _json(path, value)
+        elif key.startswith(MODEL_PREFIX):
+            model_state[key[len(MODEL_PREFIX):]] = value
+        elif key.startswith(OPTIM_PREFIX):
+            optim_state[key[len(OPTIM_PREFIX):]] = value
+        else:
+            raise CheckpointError(f"{path}: unexpected entry {key!r} in the checkpoint")
+    if meta is None:
+        raise CheckpointError(f"{path}: not a chainrule checkpoint (no {META_KEY} entry)")
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{path}: {META_KEY} holds a JSON {type(meta).__name__}, expected a JSON object")
+    return model_state, optim_state, meta
+
+
+def _json(path, value):
+    try:
+        return json.loads(str(value))
+    except (ValueError, RecursionError) as exc:
+        raise CheckpointError(f"{path}: corrupt checkpoint ({META_KEY} is not JSON: {exc})") from None
+
+
+def read_arrays(path: str | os.PathLike) -> dict:
+    """Every array of the ``.npz`` archive at ``path``, by name, without running code: the archive
+    is checked before NumPy reads it (a zip, no duplicate or oversized members), pickles are
+    refused, and whatever is wrong with it is a CheckpointError naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such file")
     _check_is_zip(path)
     _check_members(path)
-    model_state, optim_state, meta = {}, {}, None
+    arrays = {}
     try:
         with numpy.load(path, allow_pickle=False) as archive:
             for key in archive.files:
                 value = archive[key]
                 if not isinstance(value, numpy.ndarray):
                     raise CheckpointError(f"{path}: entry {key!r} is not a .npy array")
-                if key == META_KEY:
-                    meta = json.loads(str(value))
-                elif key.startswith(MODEL_PREFIX):
-                    model_state[key[len(MODEL_PREFIX):]] = value
-                elif key.startswith(OPTIM_PREFIX):
-                    optim_state[key[len(OPTIM_PREFIX):]] = value
-                else:
-                    raise CheckpointError(f"{path}: unexpected entry {key!r} in the checkpoint")
+                arrays[key] = value
     except CheckpointError:
         raise
     except ValueError as exc:
@@ -81,11 +109,7 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict, dict, dict]:
         # and NumPy's parser in many ways (BadZipFile, EOFError, SyntaxError, TokenError,
         # MemoryError or OverflowError for an absurd shape, ...): every one means "corrupt".
         raise CheckpointError(f"{path}: truncated or corrupt checkpoint ({type(exc).__name__}: {exc})") from exc
-    if meta is None:
-        raise CheckpointError(f"{path}: not a chainrule checkpoint (no {META_KEY} entry)")
-    if not isinstance(meta, dict):
-        raise CheckpointError(f"{path}: {META_KEY} holds a JSON {type(meta).__name__}, expected a JSON object")
-    return model_state, optim_state, meta
+    return arrays
 
 
 def _check_is_zip(path: Path) -> None:
