@@ -262,8 +262,11 @@ class Softmax(Function):
 
 
 @public("softmax")
-def softmax(a: Tensor, axis: int = -1) -> Tensor:
-    return Softmax(axis)(floating(a))
+def softmax(a: Tensor, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """Along ``axis`` (PyTorch: ``dim``); the last one by default."""
+    if axis is not None and dim is not None:
+        raise TypeError("softmax: give dim (PyTorch's name) or axis (NumPy's), not both")
+    return Softmax(-1 if axis is None and dim is None else axis if dim is None else dim)(floating(a))
 
 
 @register("log_softmax")
@@ -293,5 +296,8 @@ class LogSoftmax(Function):
 
 
 @public("log_softmax")
-def log_softmax(a: Tensor, axis: int = -1) -> Tensor:
-    return LogSoftmax(axis)(floating(a))
+def log_softmax(a: Tensor, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """Along ``axis`` (PyTorch: ``dim``); the last one by default."""
+    if axis is not None and dim is not None:
+        raise TypeError("log_softmax: give dim (PyTorch's name) or axis (NumPy's), not both")
+    return LogSoftmax(-1 if axis is None and dim is None else axis if dim is None else dim)(floating(a))

@@ -44,6 +44,20 @@ def reduced_axes(axis, ndim: int, op: str) -> tuple:
     return normalize_axes(axis, ndim, op)
 
 
+def pytorch_axis(op: str, axis, keepdims: bool, dim, keepdim) -> tuple:
+    """(axis, keepdims) from either spelling: NumPy's ``axis``/``keepdims`` or PyTorch's
+    ``dim``/``keepdim`` (not both of one pair)."""
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(f"{op}: give dim (PyTorch's name) or axis (NumPy's), not both")
+        axis = dim
+    if keepdim is not None:
+        if keepdims:
+            raise TypeError(f"{op}: give keepdim (PyTorch's name) or keepdims (NumPy's), not both")
+        keepdims = keepdim
+    return axis, bool(keepdims)
+
+
 def stable_max(x, axes: tuple):
     """The max of ``x`` over ``axes`` (kept as size 1), to subtract before ``exp``.
 
@@ -96,7 +110,8 @@ class Sum(_Reduction):
 
 
 @public("sum")
-def sum(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001 - the PyTorch name
+def sum(a: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:  # noqa: A001 - the PyTorch name
+    axis, keepdims = pytorch_axis("sum", axis, keepdims, dim, keepdim)
     return Sum(axis, keepdims)(a)
 
 
@@ -115,7 +130,8 @@ class Mean(_Reduction):
 
 
 @public("mean")
-def mean(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+def mean(a: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:
+    axis, keepdims = pytorch_axis("mean", axis, keepdims, dim, keepdim)
     return Mean(axis, keepdims)(a)
 
 
@@ -149,9 +165,18 @@ class Max(_Extremum):
 
 
 @public("max")
-def max(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001 - the NumPy name
+def max(a: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:  # noqa: A001 - the NumPy name
     """Largest element over the axes; tied maxima share the gradient evenly (as torch.amax)."""
+    if dim is not None or keepdim is not None:
+        raise TypeError("max: PyTorch's max(dim=...) returns (values, indices), which chainrule does not "
+                        "yet; for the values use cr.amax(x, dim) or max(x, axis=...)")
     return Max(axis, keepdims)(a)
+
+
+@public("amax")
+def amax(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """PyTorch's name for :func:`max` over axes (``torch.amax``): tied maxima share the gradient."""
+    return Max(dim, keepdim)(a)
 
 
 @register("min")
@@ -161,9 +186,18 @@ class Min(_Extremum):
 
 
 @public("min")
-def min(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001 - the NumPy name
+def min(a: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:  # noqa: A001 - the NumPy name
     """Smallest element over the axes; tied minima share the gradient evenly (as torch.amin)."""
+    if dim is not None or keepdim is not None:
+        raise TypeError("min: PyTorch's min(dim=...) returns (values, indices), which chainrule does not "
+                        "yet; for the values use cr.amin(x, dim) or min(x, axis=...)")
     return Min(axis, keepdims)(a)
+
+
+@public("amin")
+def amin(a: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """PyTorch's name for :func:`min` over axes (``torch.amin``): tied minima share the gradient."""
+    return Min(dim, keepdim)(a)
 
 
 @register("logsumexp")
@@ -194,8 +228,9 @@ class LogSumExp(_Reduction):
 
 
 @public("logsumexp")
-def logsumexp(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+def logsumexp(a: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:
     """log Σ exp(a) over the axes, without overflow."""
+    axis, keepdims = pytorch_axis("logsumexp", axis, keepdims, dim, keepdim)
     return LogSumExp(axis, keepdims)(floating(a))
 
 
@@ -237,7 +272,8 @@ class Var(_Reduction):
 
 
 @public("var")
-def var(a: Tensor, axis=None, keepdims: bool = False, correction: float = 1) -> Tensor:
+def var(a: Tensor, axis=None, keepdims: bool = False, correction: float = 1, *, dim=None, keepdim=None) -> Tensor:
     """Variance over the axes, dividing by n − correction (1 by default, as torch.var;
     NumPy's default is 0)."""
+    axis, keepdims = pytorch_axis("var", axis, keepdims, dim, keepdim)
     return Var(axis, keepdims, correction)(a)
