@@ -89,3 +89,36 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False, de
         is_float = any(isinstance(v, float) for v in (start, stop, step))
         dtype = backend.DEFAULT_DTYPE if is_float else numpy.int64
     return Tensor(_module(device).arange(start, stop, step, dtype=numpy.dtype(dtype)), requires_grad=requires_grad)
+
+
+def _like(data: Tensor, make, dtype, requires_grad: bool) -> Tensor:
+    array = data.data if isinstance(data, Tensor) else data
+    dtype = array.dtype if dtype is None else numpy.dtype(dtype)
+    return Tensor(make(array, dtype), requires_grad=requires_grad)
+
+
+def zeros_like(a: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Zeros of ``a``'s shape, dtype and device (PyTorch's ``zeros_like``)."""
+    return _like(a, lambda x, d: backend.array_module(x).zeros(x.shape, dtype=d), dtype, requires_grad)
+
+
+def ones_like(a: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Ones of ``a``'s shape, dtype and device."""
+    return _like(a, lambda x, d: backend.array_module(x).ones(x.shape, dtype=d), dtype, requires_grad)
+
+
+def full_like(a: Tensor, value, dtype=None, requires_grad: bool = False) -> Tensor:
+    """``value`` everywhere, in ``a``'s shape, dtype and device."""
+    return _like(a, lambda x, d: backend.array_module(x).full(x.shape, value, dtype=d), dtype, requires_grad)
+
+
+def randn_like(a: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples of ``a``'s shape, (floating) dtype and device, from the seeded generator."""
+    return _like(a, lambda x, d: backend.to_device(default_generator().standard_normal(x.shape, dtype=_float_dtype(d)),
+                                                   backend.device_of(x)), dtype, requires_grad)
+
+
+def rand_like(a: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1) of ``a``'s shape, (floating) dtype and device, from the seeded generator."""
+    return _like(a, lambda x, d: backend.to_device(default_generator().random(x.shape, dtype=_float_dtype(d)),
+                                                   backend.device_of(x)), dtype, requires_grad)

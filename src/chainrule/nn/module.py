@@ -265,6 +265,14 @@ class Module:
                     tensor.grad = None
         return self
 
+    def double(self) -> Module:
+        """Every floating parameter and buffer in float64 (``to(numpy.float64)``)."""
+        return self.to(numpy.float64)
+
+    def float(self) -> Module:
+        """Every floating parameter and buffer in float32 (``to(numpy.float32)``)."""
+        return self.to(numpy.float32)
+
     def cuda(self) -> Module:
         """Every parameter and buffer on the GPU (``to("cuda")``)."""
         return self.to("cuda")

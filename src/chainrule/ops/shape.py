@@ -79,6 +79,47 @@ def flatten(a: Tensor, start_axis: int = 0, end_axis: int = -1) -> Tensor:
     return Flatten(start_axis, end_axis)(a)
 
 
+class Unsqueeze(Reshape):
+    """The reshape that inserts an axis of size 1 at ``axis`` (PyTorch's ``unsqueeze``)."""
+
+    def __init__(self, axis: int):
+        self.axis = axis
+
+    def target_shape(self, x) -> tuple:
+        rank = x.ndim + 1
+        if not -rank <= self.axis < rank:
+            raise ShapeError(f"unsqueeze: dim {self.axis} is out of range for an input of shape {x.shape} "
+                             f"(expected {-rank} ≤ dim < {rank})")
+        axis = self.axis % rank
+        return x.shape[:axis] + (1,) + x.shape[axis:]
+
+
+@public("unsqueeze")
+def unsqueeze(a: Tensor, dim: int) -> Tensor:
+    """``a`` with a new axis of size 1 at ``dim``, as PyTorch's ``unsqueeze``."""
+    return Unsqueeze(dim)(a)
+
+
+class Squeeze(Reshape):
+    """The reshape that drops axes of size 1: all of them, or ``axis`` if it has size 1 (PyTorch's
+    ``squeeze``: an axis of another size stays)."""
+
+    def __init__(self, axis=None):
+        self.axis = axis
+
+    def target_shape(self, x) -> tuple:
+        if self.axis is None:
+            return tuple(n for n in x.shape if n != 1)
+        axes = normalize_axes(self.axis, x.ndim, "squeeze") if x.ndim else ()
+        return tuple(n for i, n in enumerate(x.shape) if not (i in axes and n == 1))
+
+
+@public("squeeze")
+def squeeze(a: Tensor, dim=None) -> Tensor:
+    """``a`` without its axes of size 1 (only ``dim``'s, when given), as PyTorch's ``squeeze``."""
+    return Squeeze(dim)(a)
+
+
 class Unflatten(Reshape):
     """The reshape that splits axis ``axis`` of its input into ``sizes``."""
 
@@ -126,6 +167,14 @@ def transpose(a: Tensor, axis0: int = -2, axis1: int = -1) -> Tensor:
     axes = list(range(a.ndim))
     axes[axis0], axes[axis1] = axes[axis1], axes[axis0]
     return Permute(axes)(a)
+
+
+@public("t")
+def t(a: Tensor) -> Tensor:
+    """The transpose of a matrix; a tensor of fewer dimensions as it is (PyTorch's ``t``)."""
+    if a.ndim > 2:
+        raise ShapeError(f"t: expects a tensor with at most 2 dimensions, got shape {a.shape}; use transpose(d0, d1)")
+    return Permute(None)(a) if a.ndim == 2 else a
 
 
 @register("broadcast_to")
@@ -362,15 +411,21 @@ def _alike(tensors) -> list:
 
 
 @public()
-def concatenate(tensors, axis: int = 0) -> Tensor:
-    """Join a sequence of tensors along an existing axis."""
-    return Concatenate(axis)(*_alike(tensors))
+def concatenate(tensors, axis: int = 0, *, dim: int | None = None) -> Tensor:
+    """Join a sequence of tensors along an existing axis (``dim``, PyTorch's name, alike)."""
+    return Concatenate(axis if dim is None else dim)(*_alike(tensors))
 
 
 @public()
-def stack(tensors, axis: int = 0) -> Tensor:
-    """Join a sequence of same-shaped tensors along a new axis."""
-    return Stack(axis)(*_alike(tensors))
+def cat(tensors, dim: int = 0) -> Tensor:
+    """PyTorch's name for :func:`concatenate`."""
+    return Concatenate(dim)(*_alike(tensors))
+
+
+@public()
+def stack(tensors, axis: int = 0, *, dim: int | None = None) -> Tensor:
+    """Join a sequence of same-shaped tensors along a new axis (``dim``, PyTorch's name, alike)."""
+    return Stack(axis if dim is None else dim)(*_alike(tensors))
 
 
 @register("pad")
