@@ -104,3 +104,57 @@ def test_module_list_double_and_float():
     assert isinstance(layers[1:], cr.nn.ModuleList) and len(layers[1:]) == 2
     assert all(p.dtype == np.float64 for p in layers.double().parameters())
     assert all(p.dtype == np.float32 for p in layers.float().parameters())
+
+
+def test_argmax_argmin_and_casts_match_torch():
+    x, t = cr.tensor(DATA), torch.tensor(DATA)
+    for dim, keepdim in [(None, False), (1, False), (-1, True), (None, True)]:
+        for name in ("argmax", "argmin"):
+            ours = getattr(x, name)(dim=dim, keepdim=keepdim)
+            theirs = getattr(t, name)(dim=dim, keepdim=keepdim)
+            assert ours.dtype == np.int64
+            np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert x.float().dtype == np.float32 and x.float().double().dtype == np.float64
+    assert x.long().dtype == np.int64 and not x.long().requires_grad
+    y = cr.tensor(DATA, requires_grad=True)
+    y.float().sum().backward()
+    assert y.grad.dtype == np.float64  # the cast is on the graph; its gradient comes back in float64
+
+
+def test_creation_names_match_torch():
+    np.testing.assert_array_equal(cr.eye(3, 4).numpy(), torch.eye(3, 4).numpy())
+    np.testing.assert_allclose(cr.linspace(-1, 2, 7).numpy(), torch.linspace(-1, 2, 7).numpy(), rtol=1e-6)
+    array = np.arange(4.0)
+    shared = cr.from_numpy(array)
+    array[0] = 9.0
+    assert shared.numpy()[0] == 9.0  # the same memory, as torch.from_numpy
+    assert cr.empty(2, 3).shape == (2, 3)
+    cr.manual_seed(0)
+    ints = cr.randint(3, 7, (50,))
+    assert ints.dtype == np.int64 and ints.numpy().min() >= 3 and ints.numpy().max() < 7
+    assert sorted(cr.randperm(6).numpy().tolist()) == list(range(6))
+
+
+def test_nn_functional_matches_torch():
+    import chainrule.nn.functional as F
+    import torch.nn.functional as TF
+
+    logits = np.random.default_rng(4).standard_normal((5, 4))
+    labels = np.array([0, 3, 1, 1, 2])
+    x, t = cr.tensor(logits, requires_grad=True), torch.tensor(logits, requires_grad=True)
+    pairs = [
+        (lambda a: F.cross_entropy(a, labels, label_smoothing=0.1), lambda a: TF.cross_entropy(a, torch.tensor(labels), label_smoothing=0.1)),
+        (lambda a: F.nll_loss(F.log_softmax(a, dim=1), labels), lambda a: TF.nll_loss(TF.log_softmax(a, dim=1), torch.tensor(labels))),
+        (lambda a: F.mse_loss(F.softmax(a, dim=0), cr.tensor(np.ones((5, 4)))), lambda a: TF.mse_loss(TF.softmax(a, dim=0), torch.ones(5, 4, dtype=torch.float64))),
+        (lambda a: F.relu(a).sum() + F.gelu(a).sum() + F.leaky_relu(a, 0.2).sum(), lambda a: TF.relu(a).sum() + TF.gelu(a).sum() + TF.leaky_relu(a, 0.2).sum()),
+    ]
+    for ours, theirs in pairs:
+        x.grad, t.grad = None, None
+        y, u = ours(x), theirs(t)
+        np.testing.assert_allclose(y.item(), u.item(), rtol=1e-12)
+        y.backward()
+        u.backward()
+        np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-10)
+    np.testing.assert_array_equal(F.one_hot(cr.tensor(labels)).numpy(), TF.one_hot(torch.tensor(labels)).numpy())
+    with pytest.raises(TypeError, match=r"F.cross_entropy: ignore_index=0 is not supported by chainrule yet"):
+        F.cross_entropy(x, labels, ignore_index=0)

@@ -10,8 +10,8 @@ from . import backend, ops
 from . import data, nn, optim
 from .anomaly import detect_anomaly
 from .errors import AnomalyError, CheckpointError, DataFormatError, ShapeError
-from .creation import (arange, full, full_like, ones, ones_like, rand, rand_like, randn, randn_like, tensor, zeros,
-                       zeros_like)
+from .creation import (arange, empty, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand, rand_like,
+                       randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .gradcheck import GradcheckError, GradcheckReport, gradcheck
 from .inspect import check_gradients, draw_graph, explain, trace
 from .ops.functional import *  # noqa: F401,F403 - cr.exp, cr.matmul, cr.relu, ...

@@ -122,3 +122,40 @@ def rand_like(a: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1) of ``a``'s shape, (floating) dtype and device, from the seeded generator."""
     return _like(a, lambda x, d: backend.to_device(default_generator().random(x.shape, dtype=_float_dtype(d)),
                                                    backend.device_of(x)), dtype, requires_grad)
+
+
+def from_numpy(array: numpy.ndarray) -> Tensor:
+    """A Tensor sharing ``array``'s memory (PyTorch's ``from_numpy``)."""
+    if not isinstance(array, numpy.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    return Tensor(array)
+
+
+def empty(*shape, dtype=None, requires_grad: bool = False, device: str | None = None) -> Tensor:
+    """An uninitialised float tensor (its values are whatever the memory held)."""
+    return Tensor(_module(device).empty(_shape(shape), dtype=_float_dtype(dtype)), requires_grad=requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False, device: str | None = None) -> Tensor:
+    """The n×m identity matrix (m = n by default)."""
+    return Tensor(_module(device).eye(n, m, dtype=_float_dtype(dtype)), requires_grad=requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, dtype=None, requires_grad: bool = False,
+             device: str | None = None) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end``, both included."""
+    return Tensor(_module(device).linspace(start, end, steps, dtype=_float_dtype(dtype)), requires_grad=requires_grad)
+
+
+def randint(low: int, high: int | None = None, size: tuple = (), generator: numpy.random.Generator | None = None,
+            device: str | None = None) -> Tensor:
+    """Integers uniform in [low, high) (``randint(high, size)`` for [0, high)), int64, from the seeded generator."""
+    if high is None:
+        low, high = 0, low
+    values = (generator or default_generator()).integers(low, high, tuple(size), dtype=numpy.int64)
+    return Tensor(_module(device).asarray(values))
+
+
+def randperm(n: int, generator: numpy.random.Generator | None = None, device: str | None = None) -> Tensor:
+    """A random permutation of 0 … n − 1, int64, from the seeded generator."""
+    return Tensor(_module(device).asarray((generator or default_generator()).permutation(n).astype(numpy.int64)))

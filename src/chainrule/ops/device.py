@@ -57,3 +57,21 @@ def cuda(a: Tensor) -> Tensor:
 def cpu(a: Tensor) -> Tensor:
     """``a`` in host memory, as NumPy (``a.to("cpu")``)."""
     return to(a, "cpu")
+
+
+@public("float", functional=False)
+def as_float32(a: Tensor) -> Tensor:
+    """``a`` in float32 (PyTorch's ``x.float()``)."""
+    return to(a, numpy.float32)
+
+
+@public("double", functional=False)
+def as_float64(a: Tensor) -> Tensor:
+    """``a`` in float64 (PyTorch's ``x.double()``)."""
+    return to(a, numpy.float64)
+
+
+@public("long", functional=False)
+def as_int64(a: Tensor) -> Tensor:
+    """``a`` as int64, off the graph (PyTorch's ``x.long()``)."""
+    return to(a, numpy.int64)

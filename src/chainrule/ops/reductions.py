@@ -277,3 +277,29 @@ def var(a: Tensor, axis=None, keepdims: bool = False, correction: float = 1, *, 
     NumPy's default is 0)."""
     axis, keepdims = pytorch_axis("var", axis, keepdims, dim, keepdim)
     return Var(axis, keepdims, correction)(a)
+
+
+def _arg_extremum(name: str, a: Tensor, dim, keepdim: bool) -> Tensor:
+    data = a.data if isinstance(a, Tensor) else a
+    xp = array_module(data)
+    if dim is None:
+        found = getattr(xp, name)(data.reshape(-1))
+        return Tensor(xp.asarray(found, dtype=xp.int64).reshape((1,) * data.ndim if keepdim else ()))
+    if data.ndim == 0:
+        reduced_axes(dim, 0, name)  # dim 0 or −1 names a scalar's one dim
+        return Tensor(xp.zeros((), dtype=xp.int64))
+    (axis,) = normalize_axes(dim, data.ndim, name)
+    return Tensor(getattr(xp, name)(data, axis=axis, keepdims=keepdim).astype(xp.int64))
+
+
+@public("argmax")
+def argmax(a: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Index of the largest element along ``dim`` (of the flattened tensor without one), int64,
+    the first one on ties, as PyTorch's ``argmax``. No gradient: indices are not differentiable."""
+    return _arg_extremum("argmax", a, dim, keepdim)
+
+
+@public("argmin")
+def argmin(a: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Index of the smallest element along ``dim``, as :func:`argmax`."""
+    return _arg_extremum("argmin", a, dim, keepdim)
