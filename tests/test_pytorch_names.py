@@ -158,3 +158,23 @@ def test_nn_functional_matches_torch():
     np.testing.assert_array_equal(F.one_hot(cr.tensor(labels)).numpy(), TF.one_hot(torch.tensor(labels)).numpy())
     with pytest.raises(TypeError, match=r"F.cross_entropy: ignore_index=0 is not supported by chainrule yet"):
         F.cross_entropy(x, labels, ignore_index=0)
+
+
+@pytest.mark.parametrize("ours, theirs", [
+    (lambda: cr.nn.SiLU(), lambda: torch.nn.SiLU()),
+    (lambda: cr.nn.ELU(0.5), lambda: torch.nn.ELU(0.5)),
+    (lambda: cr.nn.Softplus(2.0, 3.0), lambda: torch.nn.Softplus(2.0, 3.0)),
+    (lambda: cr.nn.Identity(), lambda: torch.nn.Identity()),
+])
+def test_activation_layers_match_torch_eager_and_fused(ours, theirs):
+    data = np.random.default_rng(5).standard_normal((4, 6)) * 3
+    t = torch.tensor(data, requires_grad=True)
+    expected = theirs()(t)
+    (expected * expected).sum().backward()
+    for fused in (False, True):
+        model = cr.nn.Sequential(ours(), cr.nn.Identity())
+        x = cr.tensor(data, requires_grad=True)
+        y = cr.nn.Fused(model)(x) if fused else model(x)
+        np.testing.assert_allclose(y.numpy(), expected.detach().numpy(), rtol=1e-12)
+        (y * y).sum().backward()
+        np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-12)

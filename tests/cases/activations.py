@@ -68,3 +68,11 @@ for op, ours, theirs in [
 ]:
     case(op, lambda i, w, f=ours: f(cr.tensor(i)).astype(w.dtype) * w, lambda i, w, f=theirs: f(i).to(w.dtype) * w,
          _int_logits, randn(1, 4), id=f"{op}(int64)", forward_rtol=1e-6)
+
+# -- silu, elu ---------------------------------------------------------------------------------
+for tag, x in [("randn", randn(3, 4) * 3), ("extremes", _extremes), ("empty", randn(0, 2))]:
+    case("silu", cr.silu, lambda a: torch().nn.functional.silu(a), x, id=f"silu({tag})")
+for alpha in (1.0, 0.3):
+    case("elu", lambda a, s=alpha: cr.elu(a, s), lambda a, s=alpha: torch().nn.functional.elu(a, s),
+         away_from_zero(3, 5), id=f"elu({alpha})")
+case("elu", lambda x: cr.elu(x) * x, lambda x: torch().nn.functional.elu(x) * x, _extremes, id="elu(x)*x")

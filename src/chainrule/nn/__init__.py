@@ -8,7 +8,7 @@
 Parameter names, shapes and state_dict keys match PyTorch's.
 """
 from . import functional, init, utils
-from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .activation import ELU, GELU, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
 from .container import ModuleList, Sequential
 from .conv import Conv2d
 from .dropout import Dropout, Dropout2d
@@ -24,7 +24,7 @@ from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 
 __all__ = [
     "functional", "init", "utils", "Module", "Parameter", "IncompatibleKeys", "Sequential", "ModuleList", "Fused",
-    "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softmax", "LogSoftmax", "Flatten", "Unflatten", "Dropout",
+    "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softmax", "LogSoftmax", "SiLU", "ELU", "Softplus", "Identity", "Flatten", "Unflatten", "Dropout",
     "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Embedding",
     "MSELoss", "CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss",
     "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Dropout2d",

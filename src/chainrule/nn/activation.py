@@ -82,3 +82,45 @@ class LogSoftmax(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+class SiLU(Module):
+    """x·σ(x). x: S → S."""
+
+    def as_function(self):
+        return activations.SiLU(), ()
+
+
+class ELU(Module):
+    """x for x > 0, alpha·(eˣ − 1) below. x: S → S."""
+
+    def __init__(self, alpha: float = 1.0):
+        super().__init__()
+        self.alpha = alpha
+
+    def as_function(self):
+        return activations.ELU(self.alpha), ()
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class Softplus(Module):
+    """log(1 + e^(βx))/β, and x where βx > threshold. x: S → S."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+        super().__init__()
+        self.beta, self.threshold = beta, threshold
+
+    def as_function(self):
+        return activations.Softplus(self.beta, self.threshold), ()
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class Identity(Module):
+    """Its input, unchanged (a placeholder where a layer may go). x: S → S."""
+
+    def as_function(self, *others):
+        return None, ()

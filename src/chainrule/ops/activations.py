@@ -75,6 +75,14 @@ def leaky_relu(a: Tensor, negative_slope: float = 0.01) -> Tensor:
     return LeakyReLU(negative_slope)(a)
 
 
+def _stable_sigmoid(x):
+    """σ(x) through e^(−|x|): no exp overflows, whatever the sign of x."""
+    xp = array_module(x)
+    e = xp.exp(-xp.abs(x))
+    r = 1.0 / (1.0 + e)
+    return xp.where(x >= 0, r, e * r)
+
+
 @register("sigmoid")
 class Sigmoid(Function):
     """y = 1 / (1 + e⁻ˣ), through e^(−|x|) so that no exp overflows for large |x|."""
@@ -82,10 +90,7 @@ class Sigmoid(Function):
     saved_names = ("y",)
 
     def forward(self, x):
-        xp = array_module(x)
-        e = xp.exp(-xp.abs(x))
-        r = 1.0 / (1.0 + e)
-        y = xp.where(x >= 0, r, e * r)
+        y = _stable_sigmoid(x)
         self.save_for_backward(y)
         return y
 
@@ -120,6 +125,61 @@ class Tanh(Function):
 @public("tanh")
 def tanh(a: Tensor) -> Tensor:
     return Tanh()(floating(a))
+
+
+@register("silu")
+class SiLU(Function):
+    """y = x·σ(x) (also called swish)."""
+
+    saved_names = ("x", "s")
+
+    def forward(self, x):
+        s = _stable_sigmoid(x)
+        self.save_for_backward(x, s)
+        return x * s
+
+    formula = "y = x·σ(x) ⇒ dx = dy·(σ(x) + x·σ(x)·(1 − σ(x)))"
+
+    def backward(self, dy):
+        x, s = self.saved_tensors
+        return (dy * (s * (1.0 + x * (1.0 - s))),)
+
+
+@public("silu")
+def silu(a: Tensor) -> Tensor:
+    return SiLU()(floating(a))
+
+
+@register("elu")
+class ELU(Function):
+    """y = x for x > 0, α·(eˣ − 1) otherwise."""
+
+    saved_names = ("positive", "y")
+
+    def __init__(self, alpha: float = 1.0):
+        self.alpha = float(alpha)
+
+    def forward(self, x):
+        xp = array_module(x)
+        positive = x > 0
+        y = xp.where(positive, x, self.alpha * xp.expm1(xp.minimum(x, 0)))
+        self.save_for_backward(positive, y)
+        return y
+
+    @property
+    def formula(self) -> str:
+        a = f"{self.alpha:g}"
+        return f"y = x or {a}·(eˣ − 1) ⇒ dx = dy·[x > 0] + dy·(y + {a})·[x ≤ 0]"
+
+    def backward(self, dy):
+        # for x ≤ 0: dy/dx = α·eˣ = y + α, computed from the output
+        positive, y = self.saved_tensors
+        return (array_module(dy).where(positive, dy, dy * (y + self.alpha)),)
+
+
+@public("elu")
+def elu(a: Tensor, alpha: float = 1.0) -> Tensor:
+    return ELU(alpha)(floating(a))
 
 
 def erf_via_math(x):
