@@ -390,6 +390,14 @@ SCHEDULES = {
     "linear_decay": (lambda o: optim.LinearLR(o, start_factor=1.0, end_factor=0.2, total_iters=5),
                      lambda o: torch.optim.lr_scheduler.LinearLR(o, start_factor=1.0, end_factor=0.2, total_iters=5),
                      9),
+    "exponential": (lambda o: optim.ExponentialLR(o, gamma=0.9),
+                    lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.9), 15),
+    "multistep": (lambda o: optim.MultiStepLR(o, milestones=[6, 2, 9], gamma=0.3),
+                  lambda o: torch.optim.lr_scheduler.MultiStepLR(o, milestones=[6, 2, 9], gamma=0.3), 14),
+    "lambda": (lambda o: optim.LambdaLR(o, lambda t: 1.0 / (1 + t) ** 0.5),
+               lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda t: 1.0 / (1 + t) ** 0.5), 10),
+    "lambda_per_group": (lambda o: optim.LambdaLR(o, [lambda t: 0.95**t, lambda t: 1 + t]),
+                         lambda o: torch.optim.lr_scheduler.LambdaLR(o, [lambda t: 0.95**t, lambda t: 1 + t]), 8),
 }
 
 
@@ -458,7 +466,10 @@ def sequential_warmup_cosine(o):
     lambda o: optim.StepLR(o, step_size=2, gamma=0.3),
     lambda o: optim.OneCycleLR(o, max_lr=0.4, total_steps=20),
     sequential_warmup_cosine,
-], ids=["step", "one_cycle", "sequential"])
+    lambda o: optim.MultiStepLR(o, milestones=[3, 7], gamma=0.5),
+    lambda o: optim.ExponentialLR(o, gamma=0.8),
+    lambda o: optim.LambdaLR(o, lambda t: 1 / (t + 1)),
+], ids=["step", "one_cycle", "sequential", "multistep", "exponential", "lambda"])
 def test_schedule_state_dict_survives_json_and_resumes(make):
     def fresh():
         params, _ = make_params(np.float64)

@@ -9,7 +9,8 @@ State dicts are plain values and NumPy arrays; :func:`flatten_state` /
 """
 from . import lr_scheduler
 from .adam import Adam, AdamW
-from .lr_scheduler import CosineAnnealingLR, LinearLR, LRScheduler, OneCycleLR, SequentialLR, StepLR
+from .lr_scheduler import (CosineAnnealingLR, ExponentialLR, LambdaLR, LinearLR, LRScheduler, MultiStepLR, OneCycleLR,
+                           SequentialLR, StepLR)
 from .optimizer import Optimizer
 from .sgd import SGD
 from .state_io import flatten_state, unflatten_state
@@ -24,6 +25,9 @@ __all__ = [
     "lr_scheduler",
     "LRScheduler",
     "StepLR",
+    "ExponentialLR",
+    "MultiStepLR",
+    "LambdaLR",
     "CosineAnnealingLR",
     "LinearLR",
     "OneCycleLR",

@@ -1,4 +1,5 @@
-"""Learning-rate schedules: StepLR, CosineAnnealingLR, LinearLR, OneCycleLR, SequentialLR.
+"""Learning-rate schedules: StepLR, ExponentialLR, MultiStepLR, LambdaLR, CosineAnnealingLR,
+LinearLR, OneCycleLR, SequentialLR.
 
 Each schedule is a closed-form function of its step count t: ``step()`` advances t and
 writes the learning rate of t into every parameter group's ``"lr"``. PyTorch computes
@@ -110,6 +111,52 @@ class StepLR(LRScheduler):
     def lrs_at(self, epoch: int) -> list[float]:
         factor = self.gamma ** (epoch // self.step_size)
         return [base_lr * factor for base_lr in self.base_lrs]
+
+
+class ExponentialLR(LRScheduler):
+    r"""Decay by ``gamma`` every step: η_t = η₀·γ^t."""
+
+    _options = ("gamma",)
+
+    def __init__(self, optimizer: Optimizer, gamma: float):
+        self.gamma = gamma
+        super().__init__(optimizer)
+
+    def lrs_at(self, epoch: int) -> list[float]:
+        return [base_lr * self.gamma**epoch for base_lr in self.base_lrs]
+
+
+class MultiStepLR(LRScheduler):
+    r"""Decay by ``gamma`` at each milestone reached: η_t = η₀·γ^#{m ∈ milestones : m ≤ t}."""
+
+    _options = ("milestones", "gamma")
+
+    def __init__(self, optimizer: Optimizer, milestones: list[int], gamma: float = 0.1):
+        self.milestones = sorted(int(m) for m in milestones)
+        self.gamma = gamma
+        super().__init__(optimizer)
+
+    def lrs_at(self, epoch: int) -> list[float]:
+        factor = self.gamma ** bisect.bisect_right(self.milestones, epoch)
+        return [base_lr * factor for base_lr in self.base_lrs]
+
+
+class LambdaLR(LRScheduler):
+    r"""η_t = η₀·λ(t) for a function λ of the step count (one per parameter group, or one for all).
+    Its state dict holds the step count and base rates, not the functions (as PyTorch's does
+    for plain functions): give the same ``lr_lambda`` to the schedule that loads it."""
+
+    def __init__(self, optimizer: Optimizer, lr_lambda):
+        groups = len(optimizer.param_groups) if isinstance(optimizer, Optimizer) else 1
+        functions = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * groups
+        if len(functions) != groups or not all(callable(f) for f in functions):
+            raise ValueError(f"LambdaLR: lr_lambda must be a function, or a list of {groups} functions "
+                             f"(one per parameter group)")
+        self.lr_lambdas = functions
+        super().__init__(optimizer)
+
+    def lrs_at(self, epoch: int) -> list[float]:
+        return [base_lr * float(f(epoch)) for base_lr, f in zip(self.base_lrs, self.lr_lambdas)]
 
 
 class CosineAnnealingLR(LRScheduler):
