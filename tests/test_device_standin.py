@@ -54,7 +54,9 @@ def _cnn():
 def _train(build, optimizer_name: str, device: str, fused: bool):
     model = build().to(device)
     optimizer = {"sgd": lambda p: cr.optim.SGD(p, lr=0.1, momentum=0.9),
-                 "adam": lambda p: cr.optim.Adam(p, lr=1e-2)}[optimizer_name](model.parameters())
+                 "adam": lambda p: cr.optim.Adam(p, lr=1e-2),
+                 "rmsprop": lambda p: cr.optim.RMSprop(p, lr=1e-2, momentum=0.5, centered=True),
+                 "adagrad": lambda p: cr.optim.Adagrad(p, lr=1e-2)}[optimizer_name](model.parameters())
     data = np.random.default_rng(5)
     x = cr.tensor(data.standard_normal((6, 1, 4, 4)), device=device)
     y = cr.tensor(data.integers(0, 3, 6), device=device)
@@ -72,7 +74,7 @@ def _train(build, optimizer_name: str, device: str, fused: bool):
 
 
 @pytest.mark.parametrize("fused", [False, True])
-@pytest.mark.parametrize("optimizer_name", ["sgd", "adam"])
+@pytest.mark.parametrize("optimizer_name", ["sgd", "adam", "rmsprop", "adagrad"])
 @pytest.mark.parametrize("build", [_mlp, _cnn])
 def test_training_on_the_stand_in_matches_the_cpu(build, optimizer_name, fused):
     want_model, want_optim = _train(build, optimizer_name, "cpu", fused)

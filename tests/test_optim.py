@@ -199,6 +199,8 @@ OPTIMIZERS = {
         [{"params": ps[:2]}, {"params": ps[2:], "lr": 0.05}], lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-3),
     "adam_amsgrad": lambda ps: optim.Adam(ps, lr=0.01, amsgrad=True),
     "adamw": lambda ps: optim.AdamW([{"params": ps[:3]}, {"params": ps[3:], "betas": (0.5, 0.9)}], lr=0.02),
+    "adagrad": lambda ps: optim.Adagrad(ps, lr=0.05, lr_decay=0.01, initial_accumulator_value=0.1),
+    "rmsprop_centered_momentum": lambda ps: optim.RMSprop(ps, lr=0.01, momentum=0.9, centered=True),
 }
 
 
@@ -583,3 +585,20 @@ def test_schedules_refuse_options_that_give_a_non_finite_rate(build, match):
     p = cr.Tensor(np.ones(3, np.float32), requires_grad=True)
     with pytest.raises(ValueError, match=match):
         build(optim.SGD([p], lr=0.1, momentum=0.9))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("options", [
+    {}, dict(lr=0.1, lr_decay=0.05, weight_decay=0.1, initial_accumulator_value=0.3, maximize=True),
+], ids=str)
+def test_adagrad_matches_torch(options, dtype):
+    run_against_torch(lambda ps: optim.Adagrad(ps, **options), lambda ps: torch.optim.Adagrad(ps, **options), dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("options", [
+    {}, dict(lr=0.05, alpha=0.9, momentum=0.8), dict(lr=0.02, centered=True, weight_decay=0.1),
+    dict(lr=0.03, centered=True, momentum=0.5, maximize=True),
+], ids=str)
+def test_rmsprop_matches_torch(options, dtype):
+    run_against_torch(lambda ps: optim.RMSprop(ps, **options), lambda ps: torch.optim.RMSprop(ps, **options), dtype)

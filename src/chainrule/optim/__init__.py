@@ -8,10 +8,12 @@ State dicts are plain values and NumPy arrays; :func:`flatten_state` /
 :func:`unflatten_state` map an optimizer's to ``{str: ndarray}`` for ``numpy.savez``.
 """
 from . import lr_scheduler
+from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .lr_scheduler import (CosineAnnealingLR, ExponentialLR, LambdaLR, LinearLR, LRScheduler, MultiStepLR, OneCycleLR,
                            SequentialLR, StepLR)
 from .optimizer import Optimizer
+from .rmsprop import RMSprop
 from .sgd import SGD
 from .state_io import flatten_state, unflatten_state
 
@@ -20,6 +22,8 @@ __all__ = [
     "SGD",
     "Adam",
     "AdamW",
+    "Adagrad",
+    "RMSprop",
     "flatten_state",
     "unflatten_state",
     "lr_scheduler",

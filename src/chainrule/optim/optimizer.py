@@ -76,6 +76,13 @@ class Optimizer:
     def _validate_options(self, options: dict[str, Any]) -> None:
         """Raise ValueError for an option outside its domain (e.g. a negative lr)."""
 
+    def _with_gradients(self):
+        """(group, parameter) for every parameter that has a gradient, group by group."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    yield group, p
+
     def _gradients_to_follow(self) -> None:
         """Check, at the start of a step, that the gradients are fresh and fit their parameters.
 
