@@ -28,12 +28,28 @@ def test_softmax_takes_dim(name):
                                rtol=1e-12)
 
 
-def test_both_spellings_at_once_and_max_with_dim_are_clear_errors():
+def test_both_spellings_at_once_are_a_clear_error():
     x = cr.tensor(DATA)
     with pytest.raises(TypeError, match="sum: give dim .PyTorch's name. or axis .NumPy's., not both"):
         x.sum(axis=0, dim=1)
-    with pytest.raises(TypeError, match=r"max: PyTorch's max\(dim=...\) returns \(values, indices\)"):
-        x.max(dim=1)
+    with pytest.raises(TypeError, match=r"max: keepdim needs dim"):
+        x.max(keepdim=True)
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+@pytest.mark.parametrize("dim, keepdim", [(1, False), (-1, True), (0, False)])
+def test_max_and_min_with_dim_give_values_and_indices_as_torch(name, dim, keepdim):
+    data = np.round(DATA * 2) / 2  # ties: the gradient must go to the index torch picks, not be shared
+    x, t = cr.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    ours, theirs = getattr(x, name)(dim=dim, keepdim=keepdim), getattr(t, name)(dim=dim, keepdim=keepdim)
+    values, indices = ours
+    np.testing.assert_array_equal(values.numpy(), theirs.values.detach().numpy())
+    np.testing.assert_array_equal(indices.numpy(), theirs.indices.numpy())
+    assert ours.indices.dtype == np.int64
+    weights = np.random.default_rng(6).standard_normal(values.shape)
+    (values * weights).sum().backward()
+    (theirs.values * torch.tensor(weights)).sum().backward()
+    np.testing.assert_array_equal(x.grad, t.grad.numpy())
 
 
 def test_shape_names_match_torch():

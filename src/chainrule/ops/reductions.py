@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 import math
+from typing import NamedTuple
 
 import numpy
 
@@ -166,10 +167,11 @@ class Max(_Extremum):
 
 @public("max")
 def max(a: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:  # noqa: A001 - the NumPy name
-    """Largest element over the axes; tied maxima share the gradient evenly (as torch.amax)."""
+    """Largest element over the axes (NumPy's ``axis``), tied maxima sharing the gradient evenly (as
+    torch.amax); with PyTorch's ``dim``, the (values, indices) along it, the gradient going to each
+    index (as torch.max(x, dim))."""
     if dim is not None or keepdim is not None:
-        raise TypeError("max: PyTorch's max(dim=...) returns (values, indices), which chainrule does not "
-                        "yet; for the values use cr.amax(x, dim) or max(x, axis=...)")
+        return _extremum_with_indices("max", a, dim, bool(keepdim))
     return Max(axis, keepdims)(a)
 
 
@@ -187,10 +189,9 @@ class Min(_Extremum):
 
 @public("min")
 def min(a: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:  # noqa: A001 - the NumPy name
-    """Smallest element over the axes; tied minima share the gradient evenly (as torch.amin)."""
+    """Smallest element over the axes, or with ``dim`` the (values, indices) along it: see :func:`max`."""
     if dim is not None or keepdim is not None:
-        raise TypeError("min: PyTorch's min(dim=...) returns (values, indices), which chainrule does not "
-                        "yet; for the values use cr.amin(x, dim) or min(x, axis=...)")
+        return _extremum_with_indices("min", a, dim, bool(keepdim))
     return Min(axis, keepdims)(a)
 
 
@@ -277,6 +278,34 @@ def var(a: Tensor, axis=None, keepdims: bool = False, correction: float = 1, *, 
     NumPy's default is 0)."""
     axis, keepdims = pytorch_axis("var", axis, keepdims, dim, keepdim)
     return Var(axis, keepdims, correction)(a)
+
+
+class ValuesIndices(NamedTuple):
+    """What ``max(x, dim)`` and ``min(x, dim)`` return, as PyTorch's ``torch.return_types.max``."""
+
+    values: Tensor
+    indices: Tensor
+
+
+def _extremum_with_indices(name: str, a: Tensor, dim, keepdim: bool) -> ValuesIndices:
+    """The values at the first extreme index along ``dim``, picked by indexing (so the gradient
+    reaches that element only), and the indices, int64."""
+    from .shape import GetItem, Squeeze  # shape.py builds on this module
+
+    if dim is None:
+        raise TypeError(f"{name}: keepdim needs dim (PyTorch's {name}(x, dim, keepdim))")
+    indices = _arg_extremum(f"arg{name}", a, dim, keepdim=True)
+    data = a.data
+    if data.ndim == 0:
+        return ValuesIndices(GetItem(())(a), Tensor(indices.data.reshape(())))
+    (axis,) = normalize_axes(dim, data.ndim, name)
+    xp = array_module(data)
+    index = tuple(indices.data if i == axis else xp.arange(n).reshape([n if j == i else 1 for j in range(data.ndim)])
+                  for i, n in enumerate(data.shape))
+    values = GetItem(index, xp)(a)
+    if keepdim:
+        return ValuesIndices(values, indices)
+    return ValuesIndices(Squeeze(axis)(values), Tensor(xp.squeeze(indices.data, axis=axis)))
 
 
 def _arg_extremum(name: str, a: Tensor, dim, keepdim: bool) -> Tensor:
