@@ -3,6 +3,9 @@
 - ``finite_difference_grads``: 5-point central differences in float64, with the
   step scaled to max(1, |x|), of ⟨G, f(x)⟩ for a random (never all-ones) G.
 - ``torch_grads``: PyTorch autograd on the same float64 inputs and the same G.
+- Second order: the gradient of ⟨V, ∂⟨G, f⟩/∂x⟩ (a Hessian-vector product for random G
+  and V) from ``create_graph=True``, against finite differences of the first-order
+  gradient and against torch with ``create_graph=True`` (``check_second_order_*``).
 
 An :class:`OpCase` names a registered op, how to call it in chainrule and in
 PyTorch, and its inputs; ``check_case`` runs both oracles on it in one line.
@@ -29,6 +32,7 @@ class OpCase:
     atol: float = 1e-8
     forward_rtol: float = 1e-10  # vs torch; float32 steps inside a case (integer inputs) round differently
     source: str = ""                         # the case file that declared it (cases.<ops module>)
+    torch_second_order: bool = True          # False where torch itself cannot differentiate twice (say why)
 
     def __str__(self):
         return self.id or self.op
@@ -176,6 +180,116 @@ def check_float32_preserved(case: OpCase):
         for t in tensors:
             if t.requires_grad and t.grad is not None:
                 assert t.grad.dtype == np.float32, f"{case}: float32 input got a {t.grad.dtype} gradient"
+
+
+def _differentiable(tensors):
+    return [t for t in tensors if t.requires_grad]
+
+
+def _directions(tensors, seed: int):
+    """V: one random direction per differentiable input."""
+    return [np.random.default_rng(seed + 777 + i).standard_normal(t.shape) for i, t in enumerate(tensors)]
+
+
+def second_order_grads(case: OpCase, seed: int = 0, order: int = 2):
+    """∂⟨V, ∂⟨G, f⟩/∂x⟩/∂x through create_graph=True (order 3 differentiates ⟨V, that⟩ once more),
+    one array per differentiable input; also G and V."""
+    tensors = make_inputs(case)
+    inputs = _differentiable(tensors)
+    out = case.fn(*tensors)
+    G = upstream_gradient(out.shape, seed)
+    V = _directions(inputs, seed)
+    scalar = out
+    grad_outputs = G
+    for _ in range(order - 1):
+        grads = cr.autograd.grad(scalar, inputs, grad_outputs=grad_outputs, create_graph=True, allow_unused=True)
+        scalar = _inner(grads, V)
+        grad_outputs = None
+        if not scalar.requires_grad:  # the gradient does not depend on x: the next derivative is 0
+            return G, V, [np.zeros(t.shape) for t in inputs]
+    grads = cr.autograd.grad(scalar, inputs, allow_unused=True)
+    return G, V, [np.zeros(t.shape) if g is None else g.numpy() for g, t in zip(grads, inputs)]
+
+
+def _inner(grads, V):
+    """⟨V, grads⟩ as a Tensor (a constant 0 when no gradient carries a graph)."""
+    total = cr.tensor(0.0, dtype=np.float64)
+    for g, v in zip(grads, V):
+        if g is not None:
+            total = total + (g * cr.tensor(v)).sum()
+    return total
+
+
+def finite_difference_second_order(case: OpCase, G, V):
+    """∂⟨V, ∂⟨G, f⟩/∂x⟩/∂x by the 5-point stencil over first-order gradients (the fast path)."""
+    base = [np.asarray(a).astype(np.float64) if np.asarray(a).dtype.kind == "f" else np.asarray(a)
+            for a in case.inputs]
+
+    def objective(arrays):
+        tensors = [cr.Tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
+        inputs = _differentiable(tensors)
+        grads = cr.autograd.grad(case.fn(*tensors), inputs, grad_outputs=G, allow_unused=True)
+        return sum(float(np.sum(g.numpy() * v)) for g, v in zip(grads, V) if g is not None)
+
+    results = []
+    for i, a in enumerate(base):
+        if a.dtype.kind != "f":
+            continue
+        g = np.zeros_like(a)
+        for idx in np.ndindex(a.shape):
+            h = 1e-3 * max(1.0, abs(a[idx]))
+            values = []
+            for k in (-2, -1, 1, 2):
+                shifted = [b.copy() for b in base]
+                shifted[i][idx] += k * h
+                values.append(objective(shifted))
+            g[idx] = (values[0] - 8 * values[1] + 8 * values[2] - values[3]) / (12 * h)
+        results.append(g)
+    return results
+
+
+def torch_second_order(case: OpCase, G, V, order: int = 2):
+    import torch
+
+    tensors = []
+    for a in case.inputs:
+        a = np.asarray(a)
+        t = torch.tensor(a.astype(np.float64) if a.dtype.kind == "f" else a)
+        tensors.append(t.requires_grad_(True) if a.dtype.kind == "f" else t)
+    inputs = [t for t in tensors if t.requires_grad]
+    scalar, grad_outputs = case.torch_fn(*tensors), torch.tensor(G)
+    for _ in range(order - 1):
+        grads = torch.autograd.grad(scalar, inputs, grad_outputs=grad_outputs, create_graph=True, allow_unused=True)
+        scalar = sum(((g * torch.tensor(v)).sum() for g, v in zip(grads, V) if g is not None),
+                     torch.tensor(0.0, dtype=torch.float64))
+        grad_outputs = None
+        if not scalar.requires_grad:
+            return [np.zeros(t.shape) for t in inputs]
+    grads = torch.autograd.grad(scalar, inputs, allow_unused=True)
+    # force=True: torch returns a ZeroTensor for a derivative it knows is 0 (abs's second)
+    return [np.zeros(t.shape) if g is None else g.detach().numpy(force=True) for g, t in zip(grads, inputs)]
+
+
+def check_second_order_finite_differences(case: OpCase, seed: int = 0):
+    G, V, second = second_order_grads(case, seed)
+    assert_grads_close(second, finite_difference_second_order(case, G, V), case, "finite differences, 2nd order")
+
+
+def check_second_order_torch(case: OpCase, seed: int = 0, order: int = 2):
+    G, V, ours = second_order_grads(case, seed, order)
+    assert_grads_close(ours, torch_second_order(case, G, V, order), case, f"torch, order {order}")
+
+
+def torch_gradient_of(forward, shape: tuple, dtype=None):
+    """(dy, *others) → the gradient torch's ``forward(x, *others)`` sends to an x of ``shape``,
+    with create_graph=True: the torch reference for an op that *is* a gradient (getitem_backward,
+    conv2d_input_grad, ...), differentiable again. The gradient must not depend on x's value."""
+
+    def gradient(dy, *others):
+        x = torch().zeros(shape, dtype=dy.dtype, requires_grad=True)
+        return torch().autograd.grad(forward(x, *others), x, dy, create_graph=True)[0]
+
+    return gradient
 
 
 def torch_functional():

@@ -113,7 +113,7 @@ def test_linear_layer_message_is_exactly_the_documented_one():
     (lambda: cr.batch_norm(f32(4), training=True), r"batch_norm: expected input \(N, C\) or \(N, C, \*spatial\), got \(4,\)"),
     (lambda: cr.embedding(np.array([0, 1]), f32(5)), r"embedding: expected weight \(num_embeddings, embedding_dim\)"),
     (lambda: cr.conv2d(f32(3, 5, 5), f32(4, 3, 3, 3)), r"conv2d: expected input \(N, C, H, W\), got shape \(3, 5, 5\)"),
-    (lambda: f32(2, 3).sum().backward(np.ones(2)), r"backward\(\): grad has shape \(2,\), the tensor has shape \(\)"),
+    (lambda: f32(2, 3).sum().backward(np.ones(2)), r"backward\(\): gradient has shape \(2,\), the tensor has shape \(\)"),
 ])
 def test_op_shape_errors_name_the_op_and_both_shapes(call, message):
     with pytest.raises(cr.ShapeError, match=message):

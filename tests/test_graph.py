@@ -201,7 +201,7 @@ def test_wrong_number_of_gradients_names_the_op_and_counts():
 def test_backward_on_a_non_scalar_needs_an_explicit_gradient():
     x = leaf([[1.0, 2.0], [3.0, 4.0]])
     y = x * 2.0
-    with pytest.raises(RuntimeError, match=r"one element.*\(2, 2\).*grad="):
+    with pytest.raises(RuntimeError, match=r"one element.*\(2, 2\).*gradient="):
         y.backward()
     with pytest.raises(ValueError, match=r"\(3,\).*\(2, 2\)"):
         y.backward(np.ones(3))

@@ -25,3 +25,15 @@ def test_every_case_sits_in_the_case_file_of_its_ops_module():
     misplaced = sorted({(c.op, c.source) for c in CASES
                         if c.source != "cases." + REGISTRY[c.op].__module__.rsplit(".", 1)[1]})
     assert not misplaced, f"cases outside tests/cases/<the op's module>.py: {misplaced}"
+
+
+def test_every_registered_op_can_be_differentiated_twice():
+    """Second order (create_graph=True) reaches every op: each has a backward_graph, and its cases
+    (all of which tests/test_second_order.py runs at second order) exist by the test above."""
+    once_only = sorted(name for name, cls in REGISTRY.items() if cls.backward_graph is None)
+    assert not once_only, f"registered ops with no backward_graph (second order): {once_only}"
+
+
+def test_every_op_has_a_second_order_torch_reference_or_a_reason():
+    checked = {c.op for c in CASES if c.torch_fn is not None and c.torch_second_order}
+    assert sorted(set(REGISTRY) - checked) == ["cast"], f"ops checked at second order only by finite differences: {sorted(set(REGISTRY) - checked)}"

@@ -6,7 +6,7 @@
     y.backward()
     x.grad            # array([2., 0., 2.], dtype=float32)
 """
-from . import backend, ops
+from . import autograd, backend, ops
 from . import data, nn, optim
 from .anomaly import detect_anomaly
 from .errors import AnomalyError, CheckpointError, DataFormatError, ShapeError

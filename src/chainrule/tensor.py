@@ -9,6 +9,11 @@ input requires a gradient and grad mode is on, records the node on the output.
 chain of 100,000 ops needs no recursion), sums the gradients of tensors used more
 than once, reduces gradients over broadcast axes, and releases each node's saved
 arrays as soon as it has run.
+
+Second and higher order: with ``create_graph=True`` the walk calls each node's
+``backward_graph(dy)`` instead, the same derivation written with differentiable ops
+on Tensors, so the gradients it returns carry a graph of their own and can be
+differentiated again. Without it, backward stays on arrays: the fast first-order path.
 """
 from __future__ import annotations
 
@@ -113,6 +118,8 @@ class Function:
         forward(*arrays) -> array        # self.save_for_backward(...) what backward reads
         backward(grad)   -> tuple        # one gradient per input, same shape and
                                          # dtype as that input, or None
+        backward_graph(grad) -> tuple    # optional: the same on Tensors, from differentiable
+                                         # ops, for create_graph=True (second order)
 
     Settings (axes, flags) go to ``__init__`` and stay ordinary attributes; the arrays
     backward reads go through one call, ``self.save_for_backward(a, b)``, into one slot,
@@ -208,6 +215,13 @@ class Function:
 
     def backward(self, grad):
         raise NotImplementedError(f"{type(self).__name__} must implement backward(grad)")
+
+    backward_graph = None
+    """``backward_graph(dy: Tensor) -> tuple of Tensors``: the gradients written with
+    differentiable ops, from the input Tensors ``self.inputs`` (not from saved outputs, which
+    carry no graph), so that ``create_graph=True`` can differentiate them again. A gradient
+    may keep a broadcast shape: the walk sums it to its input's shape with ``sum_to_size``.
+    None for an op that can only be differentiated once."""
 
     @property
     def name(self) -> str:
@@ -478,39 +492,51 @@ class Tensor:
     __hash__ = object.__hash__
 
     # -- the backward pass -----------------------------------------------------
-    def backward(self, grad=None, retain_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) · grad into the ``grad`` of every leaf.
+    def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) · gradient into the ``grad`` of every leaf (PyTorch's signature).
 
-        grad: array of this tensor's shape and dtype; may be omitted for a tensor
-        with one element (it is then 1).
+        gradient: array or Tensor of this tensor's shape; may be omitted for a tensor with one
+        element (it is then 1). retain_graph: keep the saved arrays for another backward
+        (default: ``create_graph``). create_graph: record the backward pass itself, so that
+        the gradients, then Tensors in ``grad``, can be differentiated again.
         """
         global _backward_calls
         _backward_calls += 1
-        if not self.requires_grad:
-            raise RuntimeError(
-                "backward() on a tensor that does not require grad: no input of the "
-                "computation has requires_grad=True (or it ran under no_grad())"
-            )
-        if grad is None:
-            if self.data.size != 1:
-                raise RuntimeError(
-                    f"backward() without a gradient works only on a tensor with one element; "
-                    f"this one has shape {self.shape}: pass grad= of that shape"
-                )
-            # array(1).reshape, not ones(): a third of the cost, which counts at batch size 1
-            grad = backend.array_module(self.data).array(1, dtype=self.data.dtype).reshape(self.data.shape)
-        else:
-            # A Tensor of another dtype is cast like an array, as PyTorch does, instead of
-            # failing later in the first op's backward.
-            grad = backend.array_module(self.data).asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
-            if grad.shape != self.shape:
-                raise ShapeError(f"backward(): grad has shape {grad.shape}, the tensor has shape {self.shape}")
+        grad = _seed_gradient(self, gradient, "backward()")
+        if retain_graph is None:
+            retain_graph = create_graph
+        if create_graph:
+            grad = Tensor(grad)
         if self.creator is None:
             _accumulate_leaf(self, grad)
             return
-        _run_backward(self.creator, grad, retain_graph)
+        _run_backward({self.creator: grad}, retain_graph, create_graph)
 
     # operators, ops and creation helpers are installed by chainrule.ops
+
+
+def _seed_gradient(output: Tensor, gradient, caller: str):
+    """The gradient that starts a backward pass from ``output``, as an array of its dtype."""
+    if not output.requires_grad:
+        raise RuntimeError(
+            f"{caller} on a tensor that does not require grad: no input of the "
+            "computation has requires_grad=True (or it ran under no_grad())"
+        )
+    xp = backend.array_module(output.data)
+    if gradient is None:
+        if output.data.size != 1:
+            raise RuntimeError(
+                f"{caller} without a gradient works only on a tensor with one element; "
+                f"this one has shape {output.shape}: pass gradient= of that shape"
+            )
+        # array(1).reshape, not ones(): a third of the cost, which counts at batch size 1
+        return xp.array(1, dtype=output.data.dtype).reshape(output.data.shape)
+    # A Tensor of another dtype is cast like an array, as PyTorch does, instead of
+    # failing later in the first op's backward.
+    grad = xp.asarray(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=output.dtype)
+    if grad.shape != output.shape:
+        raise ShapeError(f"{caller}: gradient has shape {grad.shape}, the tensor has shape {output.shape}")
+    return grad
 
 
 def _accumulate_leaf(tensor: Tensor, grad, may_be_shared: bool = True) -> None:
@@ -518,8 +544,14 @@ def _accumulate_leaf(tensor: Tensor, grad, may_be_shared: bool = True) -> None:
 
     Never add in place, and copy a gradient that someone else may hold (the caller's
     array, another input's gradient) or that is a view (a read-only broadcast from a
-    sum's backward); a fresh array from an op's backward is kept without a copy.
+    sum's backward); a fresh array from an op's backward is kept without a copy. A Tensor
+    gradient (``create_graph=True``) is added on the graph.
     """
+    if isinstance(grad, Tensor):
+        previous = tensor.grad
+        tensor.grad = grad if previous is None else (
+            previous if isinstance(previous, Tensor) else Tensor(previous)) + grad
+        return
     if tensor.grad is not None:
         tensor.grad = tensor.grad + grad
     elif may_be_shared or grad.base is not None or (isinstance(grad, numpy.ndarray) and not grad.flags.writeable):
@@ -531,11 +563,11 @@ def _accumulate_leaf(tensor: Tensor, grad, may_be_shared: bool = True) -> None:
         tensor.grad = grad
 
 
-def topological_order(root: Function) -> list:
-    """The nodes reachable from ``root``, each before every node it depends on."""
+def topological_order(*roots: Function) -> list:
+    """The nodes reachable from ``roots``, each before every node it depends on."""
     order = []
-    visited = {root}
-    stack = [(root, iter(root.inputs))]
+    visited = set(roots)
+    stack = [(root, iter(root.inputs)) for root in reversed(roots)]
     while stack:
         node, pending_inputs = stack[-1]
         for tensor in pending_inputs:
@@ -574,12 +606,19 @@ def last_backward_root() -> Function | None:
     return None if _last_root is None else _last_root()
 
 
-def _run_backward(root: Function, grad, retain_graph: bool) -> None:
+def _run_backward(seeds: dict, retain_graph: bool, create_graph: bool = False, captured: dict | None = None) -> None:
+    """Run the backward pass from ``seeds`` (node → gradient of its output), then the queued
+    callbacks. ``captured`` (for ``autograd.grad``): a leaf's id, or a non-leaf's creator →
+    [tensor, gradient]; the gradients of those tensors go there and no ``grad`` changes."""
     global _queued_callbacks, _last_root
-    _last_root = weakref.ref(root)
+    _last_root = weakref.ref(next(iter(seeds)))
     outer, _queued_callbacks = _queued_callbacks, []
     try:
-        _walk_backward(root, grad, retain_graph)
+        if create_graph:
+            with _GradMode(True):
+                _walk_backward(seeds, retain_graph, True, captured)
+        else:
+            _walk_backward(seeds, retain_graph, False, captured)
         callbacks = _queued_callbacks
     finally:
         _queued_callbacks = outer
@@ -587,9 +626,11 @@ def _run_backward(root: Function, grad, retain_graph: bool) -> None:
         callback()
 
 
-def _walk_backward(root: Function, grad, retain_graph: bool) -> None:
-    pending = {root: grad}
-    for node in topological_order(root):
+def _walk_backward(seeds: dict, retain_graph: bool, create_graph: bool, captured: dict | None) -> None:
+    pending = dict(seeds)
+    order = topological_order(*seeds)
+    useful = None if captured is None else _leading_to(order, captured)
+    for node in order:
         grad_out = pending.pop(node, None)
         if grad_out is None:
             continue
@@ -598,13 +639,26 @@ def _walk_backward(root: Function, grad, retain_graph: bool) -> None:
                 f"backward through {node.name} a second time: its saved arrays were freed "
                 f"by the first backward(). Pass retain_graph=True to the first call to keep them."
             )
-        if node._retained is not None:
+        if captured is not None:
+            if node in captured:  # autograd.grad asked for this node's output
+                _capture(captured[node], grad_out)
+            if node not in useful:
+                continue
+        elif node._retained is not None:
             kept = node._retained()
             if kept is not None:
                 _accumulate_leaf(kept, grad_out)
         started = time.perf_counter() if _observers else 0.0
         inputs = node.inputs
-        grads = gradient_tuple(node, node.backward(grad_out), len(inputs))
+        if create_graph:
+            if node.backward_graph is None:
+                raise RuntimeError(
+                    f"{getattr(node, 'op_name', None) or node.name} cannot be differentiated twice: it has no "
+                    f"backward_graph(dy), its gradients written with differentiable ops (needed by create_graph=True)"
+                )
+            grads = gradient_tuple(node, node.backward_graph(grad_out), len(inputs))
+        else:
+            grads = gradient_tuple(node, node.backward(grad_out), len(inputs))
         if _observers:
             _notify("on_backward", node, grad_out, grads, time.perf_counter() - started)
         if not retain_graph:
@@ -618,6 +672,10 @@ def _walk_backward(root: Function, grad, retain_graph: bool) -> None:
                 g = fit_gradient(node.name, data.shape, data.dtype, g)
             creator = tensor.creator
             if creator is None:
+                if captured is not None:
+                    if id(tensor) in captured:
+                        _capture(captured[id(tensor)], g)
+                    continue
                 # A fresh gradient is kept without a copy, unless the same array also goes
                 # elsewhere: it is grad_out passed through, or returned for two inputs.
                 if repeated is None:
@@ -628,6 +686,70 @@ def _walk_backward(root: Function, grad, retain_graph: bool) -> None:
                 pending[creator] = pending[creator] + g
             else:
                 pending[creator] = g
+
+
+def _leading_to(order: list, captured: dict) -> set:
+    """The nodes of ``order`` through which a gradient reaches a tensor ``autograd.grad`` asked
+    for: the walk skips the others, as far below the inputs as the graph goes."""
+    useful = set()
+    for node in reversed(order):  # every node after the nodes it depends on
+        for tensor in node.inputs:
+            creator = tensor.creator
+            if (id(tensor) in captured) if creator is None else (creator in useful or creator in captured):
+                useful.add(node)
+                break
+    return useful
+
+
+def _capture(slot: list, grad) -> None:
+    """Add ``grad`` to what ``autograd.grad`` returns for one of its inputs (``slot[1]``)."""
+    slot[1] = grad if slot[1] is None else slot[1] + grad
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, create_graph: bool = False,
+         allow_unused: bool = False) -> tuple:
+    """The gradients of ``outputs`` with respect to ``inputs``, returned, not accumulated
+    (``torch.autograd.grad``): no tensor's ``grad`` changes.
+
+    outputs, inputs: a Tensor or a sequence of Tensors; grad_outputs: one gradient per
+    output (None for a one-element output, whose gradient is then 1). With
+    ``create_graph=True`` the gradients are Tensors with a graph of their own, to be
+    differentiated again; otherwise Tensors holding plain arrays. An input that the outputs
+    do not depend on raises, unless ``allow_unused=True`` (its gradient is then None).
+    """
+    outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, (Tensor, *backend.array_types)):
+        grad_outputs = (grad_outputs,) * len(outputs) if grad_outputs is None else (grad_outputs,)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"autograd.grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+    for i, tensor in enumerate(inputs):
+        if not isinstance(tensor, Tensor) or not tensor.requires_grad:
+            raise RuntimeError(f"autograd.grad: input {i} is not a Tensor that requires grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    captured = {}
+    slots = [captured.setdefault(tensor.creator if tensor.creator is not None else id(tensor), [tensor, None])
+             for tensor in inputs]
+    seeds = {}
+    for output, gradient in zip(outputs, grad_outputs):
+        seed = _seed_gradient(output, gradient, "autograd.grad")
+        if create_graph:
+            seed = gradient if isinstance(gradient, Tensor) and gradient.requires_grad else Tensor(seed)
+        if output.creator is None and id(output) in captured:  # d(output)/d(output): the seed itself
+            _capture(captured[id(output)], seed)
+        if output.creator is not None:
+            node = output.creator
+            seeds[node] = seed if node not in seeds else seeds[node] + seed
+    if seeds:
+        _run_backward(seeds, retain_graph, create_graph, captured)
+    results = []
+    for i, (tensor, value) in enumerate(slots):
+        if value is None and not allow_unused:
+            raise RuntimeError(f"autograd.grad: input {i} (shape {tensor.shape}) was not used to compute the "
+                               f"outputs; pass allow_unused=True to get None for it")
+        results.append(value if value is None or isinstance(value, Tensor) else Tensor(value))
+    return tuple(results)
 
 
 def gradient_tuple(function: Function, grads, count: int) -> tuple:
@@ -645,7 +767,7 @@ def fit_gradient(op: str, shape: tuple, dtype, g):
     dtype; sum it over broadcast axes if needed."""
     if g.shape != shape:
         try:
-            g = sum_to(g, shape)
+            g = g.sum_to_size(shape) if isinstance(g, Tensor) else sum_to(g, shape)
         except ValueError:
             raise RuntimeError(
                 f"{op}.backward returned a gradient of shape {g.shape} for an input of shape {shape}"

@@ -76,3 +76,8 @@ for alpha in (1.0, 0.3):
     case("elu", lambda a, s=alpha: cr.elu(a, s), lambda a, s=alpha: torch().nn.functional.elu(a, s),
          away_from_zero(3, 5), id=f"elu({alpha})")
 case("elu", lambda x: cr.elu(x) * x, lambda x: torch().nn.functional.elu(x) * x, _extremes, id="elu(x)*x")
+
+# -- erf ---------------------------------------------------------------------------------------
+for tag, x in [("randn", randn(3, 4) * 1.5), ("empty", randn(0, 2)), ("0-d", randn())]:
+    case("erf", cr.erf, lambda a: torch().erf(a), x, id=f"erf({tag})")
+case("erf", lambda x: x.erf() * x, lambda x: torch().erf(x) * x, randn(5), id="erf(x)*x")

@@ -1,6 +1,6 @@
 """Verification cases for the ops of ``chainrule/ops/conv.py``."""
 import chainrule as cr
-from oracle import case, randn, torch_functional
+from oracle import case, randn, torch_functional, torch_gradient_of
 
 # -- conv2d ----------------------------------------------------------------------
 # (x shape, weight shape, with bias, keyword arguments shared by both libraries)
@@ -29,3 +29,17 @@ case("conv2d", lambda x, w1, w2: cr.conv2d(cr.avg_pool2d(cr.conv2d(x, w1, paddin
 case("conv2d", lambda x, w: cr.conv2d(x.permute(2, 3, 0, 1), w, padding=1),
      lambda x, w: torch_functional().conv2d(x.permute(2, 3, 0, 1), w, padding=1),
      randn(4, 5, 2, 3), randn(2, 3, 3, 3), id="conv2d(non-contiguous input)")
+
+# -- conv2d_input_grad and conv2d_weight_grad: conv2d's gradients as ops (bilinear), against torch's gradients -----
+for x_shape, w_shape, _, kwargs in [_CONVS[1], _CONVS[3], _CONVS[5], _CONVS[6], _CONVS[8]]:
+    tag = f"{x_shape}*{w_shape},{kwargs}"
+    settings = cr.ops.Conv2d(**kwargs).settings()
+    with cr.no_grad():
+        dy = randn(*cr.conv2d(cr.zeros(*x_shape, dtype="float64"), cr.zeros(*w_shape, dtype="float64"), **kwargs).shape)
+    case("conv2d_input_grad", lambda dy, w, s=settings, shape=x_shape: cr.ops.conv.Conv2dInputGrad(s, shape)(dy, w),
+         torch_gradient_of(lambda x, w, k=kwargs: torch_functional().conv2d(x, w, **k), x_shape),
+         dy, randn(*w_shape), id=f"conv2d_input_grad({tag})")
+    case("conv2d_weight_grad", lambda x, dy, s=settings, shape=w_shape: cr.ops.conv.Conv2dWeightGrad(s, shape)(x, dy),
+         lambda x, dy, k=kwargs, shape=w_shape: torch_gradient_of(
+             lambda w, x: torch_functional().conv2d(x, w, **k), shape)(dy, x),
+         randn(*x_shape), dy, id=f"conv2d_weight_grad({tag})")

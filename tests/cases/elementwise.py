@@ -77,9 +77,12 @@ case("pow_scalar", lambda a: a**0.0, lambda a: a**0.0, _bases, id="pow_scalar(x*
 case("pow_scalar", lambda a: a**0, lambda a: a**0, _bases, id="pow_scalar(x**int 0, x=0)")
 case("pow_scalar", lambda a: a**1.0, lambda a: a**1.0, _bases, id="pow_scalar(x**1, x=0)")
 case("pow_scalar", lambda a: a**2, lambda a: a**2, _bases, id="pow_scalar(x**2, x=0)")
-case("pow", lambda a, e: a ** e, lambda a, e: a ** e, _bases, np.array([0, 0, 0, 2, 1]), id="pow(x**e, e=0 at x=0)")
+# At second order torch keeps its masks' convention where the mathematics has a value: at a = e = 0 it gives
+# NaN for ∂²y/∂a² (y = a⁰ = 1, so 0), and at e = 0 it gives 0 for ∂²y/∂a∂e (= 1/a). Finite differences agree with ours.
+case("pow", lambda a, e: a ** e, lambda a, e: a ** e, _bases, np.array([0, 0, 0, 2, 1]), id="pow(x**e, e=0 at x=0)",
+     torch_second_order=False)
 case("pow", lambda a, e: a ** e, lambda a, e: a ** e, np.array([1.5, 0.5, 2.0]), np.array([0.0, 0.0, 1.0]),
-     id="pow(x**e, e=0 differentiable)")
+     id="pow(x**e, e=0 differentiable)", torch_second_order=False)
 
 # A condition on an integer tensor, an integer and a float branch: the default float dtype.
 case("where", lambda i, w: cr.where(cr.tensor(i) > 0, cr.tensor(i), 0.5).astype(w.dtype) * w,

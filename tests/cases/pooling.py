@@ -2,7 +2,7 @@
 import numpy as np
 
 import chainrule as cr
-from oracle import case, distinct, randn, torch_functional
+from oracle import case, distinct, randn, torch_functional, torch_gradient_of
 
 # -- max_pool2d ------------------------------------------------------------------
 # Distinct values (0.1 apart) keep finite differences off the kinks where the argmax changes.
@@ -46,3 +46,13 @@ for dtype in (np.int64, np.int32, np.uint8):
     case("max_pool2d", lambda i, w: cr.max_pool2d(cr.tensor(i), 2, stride=2, padding=1).astype(w.dtype) * w,
          lambda i, w: torch_functional().max_pool2d(i, 2, stride=2, padding=1).to(w.dtype) * w, _image, randn(3, 3),
          id=f"max_pool2d({np.dtype(dtype).name},padding)")
+
+# -- avg_pool2d_backward: avg_pool2d's gradient as an op (linear in dy), against torch's gradient ------------------
+for x_shape, kwargs in [_POOLS[1], _POOLS[2], _POOLS[3], (_POOLS[1][0], dict(_POOLS[1][1], count_include_pad=False))]:
+    pool = cr.ops.pooling.AvgPool2d(**kwargs)
+    with cr.no_grad():
+        dy_shape = cr.avg_pool2d(cr.zeros(*x_shape), **kwargs).shape
+    case("avg_pool2d_backward",
+         lambda dy, s=pool.settings(), shape=x_shape: cr.ops.pooling.AvgPool2dBackward(s, shape, (0, 1, 2, 3))(dy),
+         torch_gradient_of(lambda x, k=kwargs: torch_functional().avg_pool2d(x, **k), x_shape),
+         randn(*dy_shape), id=f"avg_pool2d_backward({x_shape},{kwargs})")

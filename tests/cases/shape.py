@@ -2,7 +2,7 @@
 import numpy as np
 
 import chainrule as cr
-from oracle import away_from_zero, case, randn, rng, torch
+from oracle import away_from_zero, case, randn, rng, torch, torch_gradient_of
 
 # -- shape -----------------------------------------------------------------------
 case("reshape", lambda a: a.reshape(4, -1), lambda a: a.reshape(4, -1), randn(2, 3, 4))
@@ -104,3 +104,20 @@ for tag, index in [
 ]:
     case("getitem", lambda a, i=index: a[i], lambda a, i=index: a[i], _x345, id=f"getitem{tag}")
 case("getitem", lambda a, m: a[1, m], lambda a, m: a[1, m], _x345, rng.random((4, 5)) > 0.5, id="getitem[1,mask]")
+
+# -- getitem_backward: getitem's gradient as an op (linear in dy), against torch's gradient of a[index] ---------
+for tag, index, torch_index in [
+    ("int", 1, 1),
+    ("slices", (slice(None), slice(1, 3)), (slice(None), slice(1, 3))),
+    ("repeated ints", [0, 2, 0], [0, 2, 0]),
+    ("int pairs", ([0, 1, 1], [2, 2, 0]), ([0, 1, 1], [2, 2, 0])),
+    ("mask", _rows, "tensor"),
+    ("empty list", [], []),
+]:
+    def forward(a, i=torch_index if torch_index != "tensor" else index, as_tensor=torch_index == "tensor"):
+        return a[torch().as_tensor(i)] if as_tensor else a[i]
+    dy_shape = cr.zeros(4, 5)[index].shape
+    case("getitem_backward", lambda dy, i=index: cr.ops.shape.GetItemBackward((4, 5), i)(dy),
+         torch_gradient_of(forward, (4, 5)), randn(*dy_shape), id=f"getitem_backward({tag})")
+case("getitem_backward", lambda dy: cr.ops.shape.GetItemBackward((3, 4, 5), (0, slice(None), [0, 1, 1]))(dy),
+     torch_gradient_of(lambda a: a[0, :, [0, 1, 1]], (3, 4, 5)), randn(4, 3), id="getitem_backward(int then array)")

@@ -12,6 +12,7 @@ from .. import kernels
 from ..backend import array_module
 from ..tensor import Function, Tensor
 from .dtypes import floating
+from .elementwise import where
 from .reductions import reduced_axes, stable_max
 from .registry import public, register
 
@@ -38,6 +39,11 @@ class ReLU(Function):
         (y,) = self.saved_tensors
         dx = kernels.relu_backward(y, dy)
         return (dy * (y > 0) if dx is None else dx,)
+
+    def backward_graph(self, dy):
+        # [x > 0] is piecewise constant: a constant on the graph, so d²y/dx² = 0
+        (y,) = self.saved_tensors
+        return (dy * Tensor((y > 0).astype(dy.dtype)),)
 
 
 @public("relu")
@@ -68,6 +74,10 @@ class LeakyReLU(Function):
         # the slope applies at x = 0, as PyTorch
         (positive,) = self.saved_tensors
         return (array_module(dy).where(positive, dy, dy * self.slope),)
+
+    def backward_graph(self, dy):
+        (positive,) = self.saved_tensors
+        return (where(Tensor(positive), dy, dy * self.slope),)
 
 
 @public("leaky_relu")
@@ -100,6 +110,10 @@ class Sigmoid(Function):
         (y,) = self.saved_tensors
         return (dy * y * (1.0 - y),)
 
+    def backward_graph(self, dy):
+        y = sigmoid(self.inputs[0])
+        return (dy * y * (1.0 - y),)
+
 
 @public("sigmoid")
 def sigmoid(a: Tensor) -> Tensor:
@@ -119,6 +133,10 @@ class Tanh(Function):
 
     def backward(self, dy):
         (y,) = self.saved_tensors
+        return (dy * (1.0 - y * y),)
+
+    def backward_graph(self, dy):
+        y = tanh(self.inputs[0])
         return (dy * (1.0 - y * y),)
 
 
@@ -142,6 +160,11 @@ class SiLU(Function):
 
     def backward(self, dy):
         x, s = self.saved_tensors
+        return (dy * (s * (1.0 + x * (1.0 - s))),)
+
+    def backward_graph(self, dy):
+        (x,) = self.inputs
+        s = sigmoid(x)
         return (dy * (s * (1.0 + x * (1.0 - s))),)
 
 
@@ -176,6 +199,10 @@ class ELU(Function):
         positive, y = self.saved_tensors
         return (array_module(dy).where(positive, dy, dy * (y + self.alpha)),)
 
+    def backward_graph(self, dy):
+        positive, (x,) = Tensor(self.saved_tensors[0]), self.inputs
+        return (where(positive, dy, dy * (where(positive, 0.0, x).exp() * self.alpha)),)
+
 
 @public("elu")
 def elu(a: Tensor, alpha: float = 1.0) -> Tensor:
@@ -194,7 +221,7 @@ except ImportError:
     _numpy_erf = erf_via_math
 
 
-def erf(x):
+def erf_array(x):
     """The error function of an array: SciPy's ufunc when SciPy is installed, else
     :func:`erf_via_math`; CuPy's on a GPU array."""
     xp = array_module(x)
@@ -207,6 +234,34 @@ def erf(x):
     return xp.asarray(_numpy_erf(xp.asnumpy(x)))
 
 
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+@register("erf")
+class Erf(Function):
+    saved_names = ("x",)
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return erf_array(x)
+
+    formula = "y = erf x ⇒ dx = dy·(2/√π)·e^(−x²)"
+
+    def backward(self, dy):
+        (x,) = self.saved_tensors
+        return (dy * (_TWO_OVER_SQRT_PI * array_module(x).exp(-(x * x))),)
+
+    def backward_graph(self, dy):
+        (x,) = self.inputs
+        return (dy * ((-(x * x)).exp() * _TWO_OVER_SQRT_PI),)
+
+
+@public("erf")
+def erf(a: Tensor) -> Tensor:
+    """The error function, 2/√π ∫₀ˣ e^(−t²) dt (``torch.erf``)."""
+    return Erf()(floating(a))
+
+
 _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -217,7 +272,7 @@ _GELU_CUBIC = 0.044715
 class GELU(Function):
     """y = x·Φ(x), Φ the standard normal CDF.
 
-    ``approximate="none"`` computes Φ(x) = ½(1 + erf(x/√2)) exactly (see :func:`erf`);
+    ``approximate="none"`` computes Φ(x) = ½(1 + erf(x/√2)) exactly (see :func:`erf_array`);
     ``"tanh"`` uses ½(1 + tanh(√(2/π)(x + 0.044715x³))), as PyTorch's option.
     """
 
@@ -230,7 +285,7 @@ class GELU(Function):
 
     def forward(self, x):
         if self.approximate == "none":
-            cdf = 0.5 * (1.0 + erf(x * _SQRT_HALF))
+            cdf = 0.5 * (1.0 + erf_array(x * _SQRT_HALF))
             self.save_for_backward(x, cdf)
             return x * cdf
         t = array_module(x).tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * (x * x * x)))
@@ -252,6 +307,16 @@ class GELU(Function):
         t = cdf_or_t
         du = _SQRT_2_OVER_PI * (1.0 + 3.0 * _GELU_CUBIC * (x * x))
         return (dy * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du),)
+
+    def backward_graph(self, dy):
+        (x,) = self.inputs
+        if self.approximate == "none":
+            cdf = (Erf()(x * _SQRT_HALF) + 1.0) * 0.5
+            pdf = ((x * x) * -0.5).exp() * _INV_SQRT_2PI
+            return (dy * (cdf + x * pdf),)
+        t = tanh((x + (x * x * x) * _GELU_CUBIC) * _SQRT_2_OVER_PI)
+        du = ((x * x) * (3.0 * _GELU_CUBIC) + 1.0) * _SQRT_2_OVER_PI
+        return (dy * ((t + 1.0) * 0.5 + x * 0.5 * (1.0 - t * t) * du),)
 
 
 @public("gelu")
@@ -289,6 +354,10 @@ class Softplus(Function):
         linear, sigmoid = self.saved_tensors
         return (array_module(dy).where(linear, dy, dy * sigmoid),)
 
+    def backward_graph(self, dy):
+        linear, (x,) = Tensor(self.saved_tensors[0]), self.inputs
+        return (where(linear, dy, dy * sigmoid(x * self.beta)),)
+
 
 @public("softplus")
 def softplus(a: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -319,6 +388,10 @@ class Softmax(Function):
         # the Jacobian diag(y) − y·yᵀ applied to dy
         (y,) = self.saved_tensors
         return (y * (dy - (dy * y).sum(axis=self.axes, keepdims=True)),)
+
+    def backward_graph(self, dy):
+        y = Softmax(self.axis)(self.inputs[0])
+        return (y * (dy - (dy * y).sum(self.axes, keepdims=True)),)
 
 
 @public("softmax")
@@ -353,6 +426,9 @@ class LogSoftmax(Function):
         # softmax(x) = eʸ
         (y,) = self.saved_tensors
         return (dy - array_module(y).exp(y) * dy.sum(axis=self.axes, keepdims=True),)
+
+    def backward_graph(self, dy):
+        return (dy - Softmax(self.axis)(self.inputs[0]) * dy.sum(self.axes, keepdims=True),)
 
 
 @public("log_softmax")

@@ -51,14 +51,21 @@ class Conv2d(Function):
 
     saved_names = ("w_groups", "padded")
 
+    def _layout(self, x_shape: tuple, w_shape: tuple, has_bias: bool) -> None:
+        """The sizes forward and backward share, from the shapes of x and w."""
+        self.kernel = tuple(w_shape[2:])
+        self.out_hw = output_hw("conv2d", x_shape[2:], self.kernel, self.stride, self.padding, self.dilation)
+        self.x_shape, self.w_shape, self.has_bias = tuple(x_shape), tuple(w_shape), has_bias
+
+    def settings(self) -> tuple:
+        return self.stride, self.padding, self.dilation, self.groups
+
     def forward(self, x, w, b=None):
         self._check(x, w, b)
-        n, _, h, wd = x.shape
+        n = x.shape[0]
         c_out, c_group, kh, kw = w.shape
         g = self.groups
-        self.kernel = (kh, kw)
-        self.out_hw = output_hw("conv2d", (h, wd), self.kernel, self.stride, self.padding, self.dilation)
-        self.x_shape, self.w_shape, self.has_bias = x.shape, w.shape, b is not None
+        self._layout(x.shape, w.shape, b is not None)
         padded = to_channels_batch_last(x, self.padding)
         cols = im2col(padded, self.kernel, self.stride, self.dilation, self.out_hw, g, ones_row=b is not None)
         w_groups = w.reshape(g, c_out // g, c_group * kh * kw)
@@ -105,6 +112,97 @@ class Conv2d(Function):
         if not self.has_bias:
             return dx, dw
         return dx, dw, db
+
+    def backward_graph(self, dy):
+        # dx and dw as ops of their own, each bilinear: their gradients are conv2d and each other
+        x, w = self.inputs[:2]
+        need = self.needs_input_grad
+        dx = Conv2dInputGrad(self.settings(), self.x_shape)(dy, w) if need[0] else None
+        dw = Conv2dWeightGrad(self.settings(), self.w_shape)(x, dy) if need[1] else None
+        if not self.has_bias:
+            return dx, dw
+        return dx, dw, dy.sum((0, 2, 3)) if need[2] else None
+
+
+def _input_gradient(settings: tuple, x_shape: tuple, dy, w):
+    """conv2d's dx for this dy and w: Conv2d's own backward, with only w saved."""
+    conv = Conv2d(*settings)
+    conv._layout(x_shape, w.shape, False)
+    conv.needs_input_grad = (True, False)
+    g = conv.groups
+    conv.save_for_backward(w.reshape(g, w.shape[0] // g, -1), None)
+    return conv.backward(dy)[0]
+
+
+def _weight_gradient(settings: tuple, w_shape: tuple, x, dy):
+    """conv2d's dw for this x and dy: Conv2d's own backward, with only the padded x saved."""
+    conv = Conv2d(*settings)
+    conv._layout(x.shape, w_shape, False)
+    conv.needs_input_grad = (False, True)
+    conv.save_for_backward(None, to_channels_batch_last(x, conv.padding))
+    return conv.backward(dy)[1]
+
+
+@register("conv2d_input_grad")
+class Conv2dInputGrad(Function):
+    """conv2d's input gradient as an op: y = I(gy, w), with ⟨I(gy, w), x⟩ = ⟨gy, conv2d(x, w)⟩.
+    Bilinear, so its gradients are conv2d and conv2d_weight_grad.
+
+    gy: (N, C_out, H_out, W_out), w: (C_out, C_in/groups, kH, kW) → y: x_shape.
+    """
+
+    def __init__(self, settings: tuple, x_shape: tuple):
+        self.conv_settings, self.x_shape = settings, tuple(x_shape)
+
+    saved_names = ("gy", "w")
+
+    def forward(self, gy, w):
+        self.save_for_backward(gy, w)
+        return _input_gradient(self.conv_settings, self.x_shape, gy, w)
+
+    formula = "y = col2im(wᵀ·gY), conv2d's x-gradient ⇒ dgy = conv2d(dy, w), dw = conv2d_weight_grad(dy, gy)"
+
+    def backward(self, dy):
+        gy, w = self.saved_tensors
+        d_gy = Conv2d(*self.conv_settings).forward(dy, w) if self.needs_input_grad[0] else None
+        dw = _weight_gradient(self.conv_settings, w.shape, dy, gy) if self.needs_input_grad[1] else None
+        return d_gy, dw
+
+    def backward_graph(self, dy):
+        gy, w = self.inputs
+        return (Conv2d(*self.conv_settings)(dy, w) if self.needs_input_grad[0] else None,
+                Conv2dWeightGrad(self.conv_settings, w.shape)(dy, gy) if self.needs_input_grad[1] else None)
+
+
+@register("conv2d_weight_grad")
+class Conv2dWeightGrad(Function):
+    """conv2d's weight gradient as an op: y = W(x, gy), with ⟨W(x, gy), w⟩ = ⟨gy, conv2d(x, w)⟩.
+    Bilinear, so its gradients are conv2d_input_grad and conv2d.
+
+    x: (N, C_in, H, W), gy: (N, C_out, H_out, W_out) → y: w_shape.
+    """
+
+    def __init__(self, settings: tuple, w_shape: tuple):
+        self.conv_settings, self.w_shape = settings, tuple(w_shape)
+
+    saved_names = ("x", "gy")
+
+    def forward(self, x, gy):
+        self.save_for_backward(x, gy)
+        return _weight_gradient(self.conv_settings, self.w_shape, x, gy)
+
+    formula = "y = gY·im2col(x)ᵀ, conv2d's w-gradient ⇒ dx = conv2d_input_grad(gy, dy), dgy = conv2d(x, dy)"
+
+    def backward(self, dy):
+        x, gy = self.saved_tensors
+        dx = _input_gradient(self.conv_settings, x.shape, gy, dy) if self.needs_input_grad[0] else None
+        d_gy = Conv2d(*self.conv_settings).forward(x, dy) if self.needs_input_grad[1] else None
+        return dx, d_gy
+
+    def backward_graph(self, dy):
+        x, gy = self.inputs
+        return (Conv2dInputGrad(self.conv_settings, x.shape)(gy, dy) if self.needs_input_grad[0] else None,
+                Conv2d(*self.conv_settings)(x, dy) if self.needs_input_grad[1] else None)
 
 
 @public()

@@ -26,6 +26,9 @@ class ToDevice(Function):
     def backward(self, dy):
         return (backend.to_device(dy, self.source),)
 
+    def backward_graph(self, dy):
+        return (ToDevice(self.source)(dy),)
+
 
 def _is_device(value) -> bool:
     return isinstance(value, str) and value.split(":")[0] in ("cpu", "cuda", *backend.device_names())

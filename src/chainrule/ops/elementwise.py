@@ -29,6 +29,9 @@ class Add(Function):
         sa, sb = self.shapes
         return sum_to(dy, sa), sum_to(dy, sb)
 
+    def backward_graph(self, dy):
+        return dy, dy
+
 
 @public("__add__", reflected=("__radd__",))
 def add(a, b) -> Tensor:
@@ -49,6 +52,9 @@ class Sub(Function):
     def backward(self, dy):
         sa, sb = self.shapes
         return sum_to(dy, sa), sum_to(-dy, sb)
+
+    def backward_graph(self, dy):
+        return dy, -dy
 
 
 @public("__sub__", reflected=("__rsub__",))
@@ -74,6 +80,11 @@ class Mul(Function):
         da = sum_to(dy * b, a.shape) if self.needs_input_grad[0] else None
         db = sum_to(dy * a, b.shape) if self.needs_input_grad[1] else None
         return da, db
+
+    def backward_graph(self, dy):
+        a, b = self.inputs
+        return (dy * b if self.needs_input_grad[0] else None,
+                dy * a if self.needs_input_grad[1] else None)
 
 
 @public("__mul__", reflected=("__rmul__",))
@@ -101,6 +112,11 @@ class Div(Function):
         db = sum_to(-dy * (a / b) / b, b.shape) if self.needs_input_grad[1] else None
         return da, db
 
+    def backward_graph(self, dy):
+        a, b = self.inputs
+        return (dy / b if self.needs_input_grad[0] else None,
+                -dy * (a / b) / b if self.needs_input_grad[1] else None)
+
 
 @public("__truediv__", reflected=("__rtruediv__",))
 def div(a, b) -> Tensor:
@@ -116,6 +132,9 @@ class Neg(Function):
     formula = "y = −a ⇒ da = −dy"
 
     def backward(self, dy):
+        return (-dy,)
+
+    def backward_graph(self, dy):
         return (-dy,)
 
 
@@ -158,6 +177,19 @@ class Pow(Function):
             db = sum_to(dy * dlog, b.shape)
         return da, db
 
+    def backward_graph(self, dy):
+        # The same limits on the graph: where a term is 0 by convention, its base is replaced by 1
+        # (a constant) so that no 0·∞ reaches the next derivative.
+        a, b = self.inputs
+        da = db = None
+        if self.needs_input_grad[0]:
+            base = where(Tensor((a.data == 0) & (b.data == 0)), 1.0, a)
+            da = dy * b * base ** (b - 1.0)
+        if self.needs_input_grad[1]:
+            at_zero = Tensor((a.data == 0) & (b.data >= 0))
+            db = where(at_zero, 0.0, dy * a**b * log(where(at_zero, 1.0, a)))
+        return da, db
+
 
 @register("pow_scalar")
 class PowScalar(Function):
@@ -180,6 +212,13 @@ class PowScalar(Function):
         p = self.exponent
         if p == 0:
             return (array_module(a).zeros_like(a, dtype=dy.dtype),)
+        return (dy * p * a ** (p - 1),)
+
+    def backward_graph(self, dy):
+        (a,) = self.inputs
+        p = self.exponent
+        if p == 0:
+            return (dy * 0.0,)
         return (dy * p * a ** (p - 1),)
 
 
@@ -210,6 +249,9 @@ class Exp(Function):
         (y,) = self.saved_tensors
         return (dy * y,)
 
+    def backward_graph(self, dy):
+        return (dy * exp(self.inputs[0]),)
+
 
 @public("exp")
 def exp(a: Tensor) -> Tensor:
@@ -229,6 +271,9 @@ class Log(Function):
     def backward(self, dy):
         (a,) = self.saved_tensors
         return (dy / a,)
+
+    def backward_graph(self, dy):
+        return (dy / self.inputs[0],)
 
 
 @public("log")
@@ -251,6 +296,9 @@ class Sqrt(Function):
         (y,) = self.saved_tensors
         return (dy / (2 * y),)
 
+    def backward_graph(self, dy):
+        return (dy / (2 * sqrt(self.inputs[0])),)
+
 
 @public("sqrt")
 def sqrt(a: Tensor) -> Tensor:
@@ -271,6 +319,10 @@ class Abs(Function):
         # sign(0) = 0: the gradient at a = 0 is 0, as PyTorch
         (a,) = self.saved_tensors
         return (dy * array_module(a).sign(a),)
+
+    def backward_graph(self, dy):
+        a = self.inputs[0].data
+        return (dy * Tensor(array_module(a).sign(a)),)
 
 
 @public("__abs__", "abs")
@@ -293,7 +345,13 @@ class Maximum(Function):
 
     def backward(self, dy):
         a, b = self.saved_tensors
-        return _split_by_winner(dy, a, b, a > b, b > a)
+        da, db = _winner_weights(a, b, a > b, b > a, dy.dtype)
+        return sum_to(dy * da, a.shape), sum_to(dy * db, b.shape)
+
+    def backward_graph(self, dy):
+        a, b = (t.data for t in self.inputs)
+        da, db = _winner_weights(a, b, a > b, b > a, dy.dtype)
+        return dy * Tensor(da), dy * Tensor(db)
 
 
 @public("maximum")
@@ -316,7 +374,13 @@ class Minimum(Function):
 
     def backward(self, dy):
         a, b = self.saved_tensors
-        return _split_by_winner(dy, a, b, a < b, b < a)
+        da, db = _winner_weights(a, b, a < b, b < a, dy.dtype)
+        return sum_to(dy * da, a.shape), sum_to(dy * db, b.shape)
+
+    def backward_graph(self, dy):
+        a, b = (t.data for t in self.inputs)
+        da, db = _winner_weights(a, b, a < b, b < a, dy.dtype)
+        return dy * Tensor(da), dy * Tensor(db)
 
 
 @public("minimum")
@@ -324,12 +388,11 @@ def minimum(a, b) -> Tensor:
     return Minimum()(*operands(a, b))
 
 
-def _split_by_winner(dy, a, b, a_wins, b_wins):
-    """Route dy to the winning operand; on a tie each gets half (as PyTorch)."""
+def _winner_weights(a, b, a_wins, b_wins, dtype):
+    """Where dy goes, as weights for a and for b: to the winning operand; on a tie half each (as
+    PyTorch). Piecewise constant, so the second derivative through them is 0."""
     half_on_tie = 0.5 * (a == b)
-    da = sum_to(dy * (a_wins + half_on_tie).astype(dy.dtype, copy=False), a.shape)
-    db = sum_to(dy * (b_wins + half_on_tie).astype(dy.dtype, copy=False), b.shape)
-    return da, db
+    return (a_wins + half_on_tie).astype(dtype, copy=False), (b_wins + half_on_tie).astype(dtype, copy=False)
 
 
 @register("where")
@@ -357,6 +420,10 @@ class Where(Function):
         da = sum_to(xp.where(condition, dy, zero), sa)
         db = sum_to(xp.where(condition, zero, dy), sb)
         return None, da, db
+
+    def backward_graph(self, dy):
+        condition = self.inputs[0]
+        return None, where(condition, dy, 0.0), where(condition, 0.0, dy)
 
 
 @public()
@@ -395,6 +462,10 @@ class Clip(Function):
         (inside,) = self.saved_tensors
         return (dy * inside,)
 
+    def backward_graph(self, dy):
+        (inside,) = self.saved_tensors
+        return (dy * Tensor(inside.astype(dy.dtype)),)
+
 
 @public("clip", "clamp")
 def clip(a: Tensor, low=None, high=None) -> Tensor:
@@ -416,6 +487,9 @@ class Cast(Function):
 
     def backward(self, dy):
         return (dy.astype(self.source),)
+
+    def backward_graph(self, dy):
+        return (cast(dy, self.source),)
 
 
 @public("astype")

@@ -8,7 +8,7 @@ from ..backend import array_module
 from ..errors import ShapeError
 from ..tensor import Function, Tensor
 from .registry import public, register
-from .shape import scatter_add
+from .shape import GetItemBackward, scatter_add
 
 
 @register("embedding")
@@ -44,6 +44,11 @@ class Embedding(Function):
         d_weight = array_module(dy).zeros(self.weight_shape, dtype=self.dtype)
         scatter_add(d_weight, indices.reshape(-1), dy.reshape(-1, self.weight_shape[1]))
         return None, d_weight
+
+    def backward_graph(self, dy):
+        (indices,) = self.saved_tensors
+        rows = GetItemBackward(self.weight_shape, indices.reshape(-1))
+        return None, rows(dy.reshape(-1, self.weight_shape[1]))
 
 
 @public()

@@ -52,6 +52,20 @@ class MatMul(Function):
             db = sum_to(db, b2.shape).reshape(b.shape)
         return da, db
 
+    def backward_graph(self, dy):
+        a, b = self.inputs
+        a2 = a.unsqueeze(0) if a.ndim == 1 else a
+        b2 = b.unsqueeze(-1) if b.ndim == 1 else b
+        dy2 = dy.unsqueeze(-1) if b.ndim == 1 else dy
+        if a.ndim == 1:
+            dy2 = dy2.unsqueeze(-2)
+        da = db = None
+        if self.needs_input_grad[0]:
+            da = (dy2 @ b2.transpose(-1, -2)).sum_to_size(a2.shape).reshape(a.shape)
+        if self.needs_input_grad[1]:
+            db = (a2.transpose(-1, -2) @ dy2).sum_to_size(b2.shape).reshape(b.shape)
+        return da, db
+
 
 @public("__matmul__", "matmul", reflected=("__rmatmul__",))
 def matmul(a, b) -> Tensor:
@@ -125,6 +139,16 @@ class Linear(Function):
             return dx, dW
         db = dy2.sum(axis=0) if need[2] else None
         return dx, dW, db
+
+    def backward_graph(self, dy):
+        x, W = self.inputs[:2]
+        need = self.needs_input_grad
+        dy2 = dy.reshape(-1, W.shape[0])
+        dx = dy @ W if need[0] else None
+        dW = dy2.t() @ x.reshape(-1, W.shape[1]) if need[1] else None
+        if not self.has_bias:
+            return dx, dW
+        return dx, dW, dy2.sum(0) if need[2] else None
 
 
 @public()

@@ -11,6 +11,7 @@ from .. import kernels
 from ..backend import array_module
 from ..errors import ShapeError
 from ..tensor import Function, Tensor
+from .activations import Softmax, sigmoid
 from .dtypes import check_same_dtype, operands
 from .labels import check_class_labels
 from .registry import public, register
@@ -117,6 +118,15 @@ class SoftmaxCrossEntropy(Function):
             dz *= dy / divisor if divisor else dy
         return dz, None
 
+    def backward_graph(self, dy):
+        logits, labels = self.inputs
+        n, c = logits.shape
+        xp = array_module(logits.data)
+        target = xp.full((n, c), self.smoothing / c, dtype=logits.dtype)
+        target[xp.arange(n), labels.data] += 1.0 - self.smoothing
+        scale = dy.unsqueeze(1) if self.reduction == "none" else _upstream_scale(dy, self.reduction, n)
+        return (Softmax(1)(logits) - Tensor(target)) * scale, None
+
 
 @public()
 def softmax_cross_entropy(logits: Tensor, labels, reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
@@ -160,6 +170,15 @@ class NLLLoss(Function):
         dp = xp.zeros(self.shape, dtype=self.dtype)
         dp[xp.arange(n), labels] = -_upstream_scale(dy, self.reduction, n)
         return dp, None
+
+    def backward_graph(self, dy):
+        (labels,) = self.saved_tensors
+        xp = array_module(dy.data)
+        n = self.shape[0]
+        minus_onehot = xp.zeros(self.shape, dtype=self.dtype)
+        minus_onehot[xp.arange(n), labels] = -1.0
+        scale = dy.unsqueeze(1) if self.reduction == "none" else _upstream_scale(dy, self.reduction, n)
+        return Tensor(minus_onehot) * scale, None
 
 
 @public()
@@ -217,6 +236,13 @@ class BinaryCrossEntropyWithLogits(Function):
         dt = -logits * scale if self.needs_input_grad[1] else None
         return dz, dt
 
+    def backward_graph(self, dy):
+        logits, targets = self.inputs
+        scale = _upstream_scale(dy, self.reduction, logits.size)
+        dz = (sigmoid(logits) - targets) * scale if self.needs_input_grad[0] else None
+        dt = -logits * scale if self.needs_input_grad[1] else None
+        return dz, dt
+
 
 @public()
 def binary_cross_entropy_with_logits(logits: Tensor, targets, reduction: str = "mean") -> Tensor:
@@ -255,6 +281,12 @@ class MSE(Function):
         (diff,) = self.saved_tensors
         scale = 2.0 / diff.size if self.reduction == "mean" and diff.size else 2.0
         dpred = diff * (dy * scale)
+        return dpred, -dpred
+
+    def backward_graph(self, dy):
+        pred, target = self.inputs
+        scale = 2.0 / pred.size if self.reduction == "mean" and pred.size else 2.0
+        dpred = (pred - target) * (dy * scale)
         return dpred, -dpred
 
 

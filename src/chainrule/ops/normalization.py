@@ -152,6 +152,13 @@ class BatchNorm(Function):
                 y += affine[1][:, None]
         return _from_channel_rows(y, x.shape, order)
 
+    def replay(self, x: Tensor, *affine: Tensor) -> Tensor:
+        """This node's forward again on the graph without touching the running statistics a
+        second time (``Chain`` differentiates its steps twice through it)."""
+        if self.training:
+            return BatchNorm(None, None, True, self.momentum, self.eps)(x, *affine)
+        return BatchNorm(self.running_mean, self.running_var, False, self.momentum, self.eps)(x, *affine)
+
     @property
     def formula(self) -> str:
         if self.training:
@@ -178,6 +185,20 @@ class BatchNorm(Function):
             dx = _from_channel_rows(rows, dy.shape, self.order)
         grads = (d_gamma, d_beta)[:self.affine_count]
         return (dx,) + tuple(grad if need[1 + i] else None for i, grad in enumerate(grads))
+
+    def backward_graph(self, dy):
+        x, *affine = self.inputs
+        axes = (0, *range(2, x.ndim))
+        per_channel = (x.shape[1],) + (1,) * (x.ndim - 2)
+        if self.training:
+            return _normalization_grads_graph(self, dy, x, affine, axes, per_channel, self.eps, axes)
+        # running statistics are constants: x̂ = (x − μ)·s is affine in x
+        xp = array_module(x.data)
+        inv_std = Tensor((1.0 / xp.sqrt(self.running_var + self.eps)).astype(x.dtype).reshape(per_channel))
+        x_hat = (x - Tensor(self.running_mean.astype(x.dtype).reshape(per_channel))) * inv_std
+        gamma = affine[0].reshape(per_channel) if affine else None
+        dx = dy * inv_std if gamma is None else dy * gamma * inv_std
+        return (dx,) + _affine_grads_graph(self, dy, x_hat, len(affine), axes)
 
 
 @register("layer_norm")
@@ -222,6 +243,37 @@ class LayerNorm(Function):
             dx = g * inv_std
         leading = tuple(range(dy.ndim - len(axes)))
         return (dx,) + _affine_grads(self, dy, x_hat, self.affine_count, leading)
+
+    def backward_graph(self, dy):
+        x, *affine = self.inputs
+        leading = tuple(range(x.ndim - len(self.axes)))
+        return _normalization_grads_graph(self, dy, x, affine, self.axes, self.normalized_shape, self.eps, leading)
+
+
+def _normalization_grads_graph(op: Function, dy: Tensor, x: Tensor, affine: list, axes: tuple, shape: tuple,
+                               eps: float, affine_axes: tuple) -> tuple:
+    """The normalisation formula's gradients on the graph, x̂ and s recomputed from x so that
+    their own dependence on x is differentiated too: ``axes`` are the statistics' axes, ``shape``
+    the shape γ and β broadcast from, along ``affine_axes``."""
+    centered = x - x.mean(axes, keepdims=True)
+    inv_std = ((centered * centered).mean(axes, keepdims=True) + eps) ** -0.5
+    x_hat = centered * inv_std
+    dx = None
+    if op.needs_input_grad[0]:
+        g = dy * affine[0].reshape(shape) if affine else dy
+        dx = (g - g.mean(axes, keepdims=True) - x_hat * (g * x_hat).mean(axes, keepdims=True)) * inv_std
+    return (dx,) + _affine_grads_graph(op, dy, x_hat, len(affine), affine_axes)
+
+
+def _affine_grads_graph(op: Function, dy: Tensor, x_hat: Tensor, count: int, axes: tuple) -> tuple:
+    """:func:`_affine_grads` on the graph: dγ = Σ dy·x̂, dβ = Σ dy over ``axes``."""
+    need = op.needs_input_grad
+    grads = []
+    if count:
+        grads.append((dy * x_hat).sum(axes) if need[1] else None)
+    if count == 2:
+        grads.append(dy.sum(axes) if need[2] else None)
+    return tuple(grads)
 
 
 def affine_inputs(weight, bias) -> tuple:

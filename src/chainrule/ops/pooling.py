@@ -14,6 +14,7 @@ from ..tensor import Function, Tensor
 from .im2col import check_image, kernel_offsets, output_hw, pad_spatial, pair
 from .layout import full_in_layout_of, in_order, memory_order
 from .registry import public, register
+from .shape import GetItemBackward
 
 
 def pool_geometry(op: str, kernel_size, stride=None, padding=0) -> tuple:
@@ -47,9 +48,12 @@ class _Pool2d(Function):
     def _windows(self, x):
         """Record the geometry and memory order of x (N, C, H, W); yield (k, rows, columns) per kernel offset."""
         check_image(x, self.op_name)
-        self.x_shape, self.x_order = x.shape, memory_order(x)
-        self.out_hw = output_hw(self.op_name, x.shape[2:], self.kernel, self.stride, self.padding)
+        self._geometry(x.shape, memory_order(x))
         return kernel_offsets(self.kernel, self.stride, (1, 1), self.out_hw)
+
+    def _geometry(self, x_shape: tuple, x_order: tuple) -> None:
+        self.x_shape, self.x_order = tuple(x_shape), x_order
+        self.out_hw = output_hw(self.op_name, x_shape[2:], self.kernel, self.stride, self.padding)
 
     def _scatter(self, dy, route):
         """dx (N, C, H, W) in dy's memory order: for each kernel offset k, route(k, out)
@@ -149,6 +153,18 @@ class MaxPool2d(_Pool2d):
             return (self._scatter(dy, lambda k, out: xp.multiply(dy, argmax == k, out=out)),)
         return (self._scatter(dy, lambda k, out: xp.copyto(out, xp.where(argmax == k, dy, 0))),)
 
+    def backward_graph(self, dy):
+        # dy goes to one input pixel per output, the argmax: a scatter by index, constant in x
+        (argmax,) = self.saved_tensors
+        xp = array_module(dy.data)
+        n, c, h, w = self.x_shape
+        (ho, wo), (sh, sw), (ph, pw), kw = self.out_hw, self.stride, self.padding, self.kernel[1]
+        rows = xp.arange(ho)[:, None] * sh - ph + argmax // kw
+        columns = xp.arange(wo)[None, :] * sw - pw + argmax % kw
+        planes = xp.arange(n * c).reshape(n, c, 1, 1)
+        flat = ((planes * h + rows) * w + columns).reshape(-1)
+        return (GetItemBackward((n * c * h * w,), flat)(dy.reshape(-1)).reshape(self.x_shape),)
+
 
 @register("avg_pool2d")
 class AvgPool2d(_Pool2d):
@@ -195,6 +211,36 @@ class AvgPool2d(_Pool2d):
         share = in_order(dy, self.x_order) * inverse_count
         return (self._scatter(share, lambda k, out: array_module(dy).copyto(out, share)),)
 
+    def settings(self) -> tuple:
+        return self.kernel, self.stride, self.padding, self.count_include_pad
+
+    def backward_graph(self, dy):
+        return (AvgPool2dBackward(self.settings(), self.x_shape, self.x_order)(dy),)
+
+
+@register("avg_pool2d_backward")
+class AvgPool2dBackward(Function):
+    """avg_pool2d's gradient as an op of its own: gy spread over each window, divided by its
+    size. Linear in gy, and the adjoint of avg_pool2d, whose forward is therefore its gradient.
+    gy: (N, C, H_out, W_out) → y: x_shape."""
+
+    def __init__(self, settings: tuple, x_shape: tuple, x_order: tuple):
+        self.pool_settings, self.x_shape, self.x_order = settings, tuple(x_shape), x_order
+
+    def forward(self, gy):
+        pool = AvgPool2d(*self.pool_settings)
+        pool._geometry(self.x_shape, self.x_order)
+        pool.save_for_backward(pool._inverse_count(gy.dtype, array_module(gy)))
+        return pool.backward(gy)[0]
+
+    formula = "y = gy/m spread over each window of m pixels ⇒ dgy = avg_pool2d(dy)"
+
+    def backward(self, dy):
+        return (AvgPool2d(*self.pool_settings).forward(dy),)
+
+    def backward_graph(self, dy):
+        return (AvgPool2d(*self.pool_settings)(dy),)
+
 
 @register("adaptive_avg_pool2d")
 class AdaptiveAvgPool2d(Function):
@@ -218,6 +264,10 @@ class AdaptiveAvgPool2d(Function):
     def backward(self, dy):
         h, w = self.x_shape[2:]
         return (array_module(dy).broadcast_to(dy * (1.0 / (h * w)), self.x_shape),)
+
+    def backward_graph(self, dy):
+        h, w = self.x_shape[2:]
+        return ((dy * (1.0 / (h * w))).broadcast_to(self.x_shape),)
 
 
 @public()

@@ -98,6 +98,10 @@ class _Reduction(Function):
         """The result from its keepdims form: the reduced axes dropped unless keepdims."""
         return y_kept if self.keepdims else array_module(y_kept).squeeze(y_kept, axis=self.axes)
 
+    def _expand_graph(self, dy: Tensor) -> Tensor:
+        """:meth:`_expand` on the graph."""
+        return dy if self.keepdims else dy.reshape([1 if i in self.axes else n for i, n in enumerate(self.x_shape)])
+
 
 @register("sum")
 class Sum(_Reduction):
@@ -109,11 +113,28 @@ class Sum(_Reduction):
     def backward(self, dy):
         return (array_module(dy).broadcast_to(self._expand(dy), self.x_shape),)
 
+    def backward_graph(self, dy):
+        return (self._expand_graph(dy).broadcast_to(self.x_shape),)
+
 
 @public("sum")
 def sum(a: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:  # noqa: A001 - the PyTorch name
     axis, keepdims = pytorch_axis("sum", axis, keepdims, dim, keepdim)
     return Sum(axis, keepdims)(a)
+
+
+@public("sum_to_size", functional=False)
+def sum_to_size(a: Tensor, *size) -> Tensor:
+    """``a`` summed down to ``size``, which ``a`` broadcasts from (PyTorch's ``Tensor.sum_to_size``):
+    the leading axes ``size`` lacks are summed away, and the axes where it has 1 are summed keeping 1."""
+    shape = tuple(size[0]) if len(size) == 1 and not isinstance(size[0], int) else size
+    lead = a.ndim - len(shape)
+    if lead < 0 or any(n != 1 and n != m for n, m in zip(shape, a.shape[lead:])):
+        raise ValueError(f"sum_to_size: a tensor of shape {a.shape} does not broadcast from size {shape}")
+    if lead:
+        a = Sum(tuple(range(lead)))(a)
+    ones = tuple(i for i, (n, m) in enumerate(zip(shape, a.shape)) if n == 1 and m != 1)
+    return Sum(ones, keepdims=True)(a) if ones else a
 
 
 @register("mean")
@@ -128,6 +149,10 @@ class Mean(_Reduction):
     def backward(self, dy):
         scale = 1.0 / self.count if self.count else float("nan")
         return (array_module(dy).broadcast_to(self._expand(dy) * scale, self.x_shape),)
+
+    def backward_graph(self, dy):
+        scale = 1.0 / self.count if self.count else float("nan")
+        return ((self._expand_graph(dy) * scale).broadcast_to(self.x_shape),)
 
 
 @public("mean")
@@ -157,6 +182,12 @@ class _Extremum(_Reduction):
         hits = hits.astype(dy.dtype)
         share = self._expand(dy) / hits.sum(axis=self.axes, keepdims=True)
         return (hits * share,)
+
+    def backward_graph(self, dy):
+        # [x = y]/#{x = y} is piecewise constant: a constant on the graph
+        (hits,) = self.saved_tensors
+        hits = hits.astype(dy.dtype)
+        return (Tensor(hits / hits.sum(axis=self.axes, keepdims=True)) * self._expand_graph(dy),)
 
 
 @register("max")
@@ -227,6 +258,11 @@ class LogSumExp(_Reduction):
         (softmax,) = self.saved_tensors
         return (softmax * self._expand(dy),)
 
+    def backward_graph(self, dy):
+        # softmax as e^(x − y): itself differentiable, over any set of axes
+        (x,) = self.inputs
+        return ((x - LogSumExp(self.axes, keepdims=True)(x)).exp() * self._expand_graph(dy),)
+
 
 @public("logsumexp")
 def logsumexp(a: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:
@@ -270,6 +306,12 @@ class Var(_Reduction):
         scale = 2.0 / self.divisor if self.divisor else math.inf
         with numpy.errstate(invalid="ignore"):
             return (centered * (self._expand(dy) * scale),)
+
+    def backward_graph(self, dy):
+        (x,) = self.inputs
+        scale = 2.0 / self.divisor if self.divisor else math.inf
+        centered = x - x.mean(self.axes, keepdims=True)
+        return (centered * (self._expand_graph(dy) * scale),)
 
 
 @public("var")

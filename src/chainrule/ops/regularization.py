@@ -51,6 +51,17 @@ class Dropout(Function):
         (mask,) = self.saved_tensors
         return (dy * mask,)
 
+    def backward_graph(self, dy):
+        # the mask is a constant drawn in forward: the same one, not a new draw
+        (mask,) = self.saved_tensors
+        return (dy * Tensor(mask),)
+
+    def replay(self, x: Tensor) -> Tensor:
+        """This node's forward again on the graph, with the same mask (``Chain`` differentiates
+        its steps twice through it)."""
+        (mask,) = self.saved_tensors
+        return x * Tensor(mask)
+
 
 def dropout_function(p: float, training: bool, generator=None, kind: type = Dropout) -> Dropout | None:
     """The Function that ``dropout`` (``kind`` Dropout2d: ``dropout2d``) applies, or None when

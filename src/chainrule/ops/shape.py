@@ -12,6 +12,7 @@ from ..backend import array_module
 from ..broadcast import sum_to
 from ..errors import ShapeError
 from ..tensor import Function, Tensor, as_tensor_like
+from .elementwise import Cast
 from .reductions import normalize_axes
 from .registry import public, register
 
@@ -41,6 +42,9 @@ class Reshape(Function):
 
     def backward(self, dy):
         return (dy.reshape(self.x_shape),)
+
+    def backward_graph(self, dy):
+        return (Reshape(self.x_shape)(dy),)
 
 
 @public("reshape", "view")
@@ -152,6 +156,9 @@ class Permute(Function):
         inverse = numpy.argsort(self.axes)
         return (dy.transpose(tuple(int(i) for i in inverse)),)
 
+    def backward_graph(self, dy):
+        return (Permute(numpy.argsort(self.axes).tolist())(dy),)
+
 
 @public("permute")
 def permute(a: Tensor, *axes) -> Tensor:
@@ -195,6 +202,9 @@ class BroadcastTo(Function):
 
     def backward(self, dy):
         return (sum_to(dy, self.x_shape),)
+
+    def backward_graph(self, dy):
+        return (dy.sum_to_size(self.x_shape),)
 
 
 @public("broadcast_to")
@@ -287,26 +297,67 @@ class GetItem(Function):
 
     def forward(self, x):
         self.x_shape = x.shape
-        if self.steps is None:
-            return x[self.index]
-        integers, arrays = self.steps
-        selected = x[integers]
-        self.selected_shape = selected.shape
-        return selected[arrays]
+        return _select(x, self.index, self.steps)
 
     formula = "y = x[index] ⇒ dx = zeros with dx[index] += dy"
 
     def backward(self, dy):
-        # summed where the index picks an element more than once; in two steps y = x[i₁][i₂]:
-        # the same scatter through i₂, then through i₁
-        xp = array_module(dy)
-        if self.steps is None:
-            return (_scatter(xp.zeros(self.x_shape, dtype=dy.dtype), self.index, dy, self.accumulate),)
-        integers, arrays = self.steps
-        selected = _scatter(xp.zeros(self.selected_shape, dtype=dy.dtype), arrays, dy, self.accumulate)
-        dx = xp.zeros(self.x_shape, dtype=dy.dtype)
-        dx[integers] = selected
-        return (dx,)
+        return (_scatter_into_zeros(dy, self.x_shape, self.index, self.steps, self.accumulate),)
+
+    def backward_graph(self, dy):
+        return (GetItemBackward(self.x_shape, self.index)(dy),)
+
+
+@register("getitem_backward")
+class GetItemBackward(Function):
+    """The gradient of ``x[index]`` as an op of its own: gy (the gradient of x[index]) scattered
+    into zeros of x's shape. Linear in gy, so its own gradient is ``dy[index]`` (what second
+    order needs; max pooling and embedding route their gradients through it too).
+    gy: the shape of x[index] → y: x_shape."""
+
+    def __init__(self, x_shape: tuple, index):
+        self.x_shape = tuple(x_shape)
+        self.index = as_array_index(index)
+        self.accumulate = _selects_by_integer_array(self.index)
+
+    def _index_for(self, array):
+        """The index, with its arrays where ``array`` lives, and its two steps (:func:`integers_first`)."""
+        index = as_array_index(self.index, array_module(array))
+        return index, integers_first(index)
+
+    def forward(self, gy):
+        index, steps = self._index_for(gy)
+        return _scatter_into_zeros(gy, self.x_shape, index, steps, self.accumulate)
+
+    formula = "y = zeros with y[index] += gy ⇒ dgy = dy[index]"
+
+    def backward(self, dy):
+        return (_select(dy, *self._index_for(dy)),)
+
+    def backward_graph(self, dy):
+        return (GetItem(self.index, array_module(dy.data))(dy),)
+
+
+def _select(x, index, steps):
+    """``x[index]``, in the two steps of :func:`integers_first` where PyTorch takes them."""
+    if steps is None:
+        return x[index]
+    integers, arrays = steps
+    return x[integers][arrays]
+
+
+def _scatter_into_zeros(dy, x_shape: tuple, index, steps, accumulate: bool):
+    """Zeros of ``x_shape`` with ``[index] += dy``: summed where the index picks an element more
+    than once; in two steps y = x[i₁][i₂], the same scatter through i₂, then through i₁."""
+    xp = array_module(dy)
+    if steps is None:
+        return _scatter(xp.zeros(x_shape, dtype=dy.dtype), index, dy, accumulate)
+    integers, arrays = steps
+    selected_shape = numpy.broadcast_to(numpy.zeros((), dtype=numpy.int8), x_shape)[integers].shape
+    selected = _scatter(xp.zeros(selected_shape, dtype=dy.dtype), arrays, dy, accumulate)
+    dx = xp.zeros(x_shape, dtype=dy.dtype)
+    dx[integers] = selected
+    return dx
 
 
 @public("__getitem__")
@@ -375,6 +426,14 @@ class Concatenate(Function):
             for i, (piece, dtype) in enumerate(zip(pieces, self.dtypes))
         )
 
+    def backward_graph(self, dy):
+        lead = (slice(None),) * self.joined_axis
+        bounds = [0, *self.splits, dy.shape[self.joined_axis]]
+        return tuple(
+            cast_like(dy[lead + (slice(start, end),)], dtype) if self.needs_input_grad[i] else None
+            for i, (start, end, dtype) in enumerate(zip(bounds, bounds[1:], self.dtypes))
+        )
+
 
 @register("stack")
 class Stack(Function):
@@ -401,6 +460,18 @@ class Stack(Function):
             dy[lead + (i,)].astype(dtype, copy=False) if self.needs_input_grad[i] else None
             for i, dtype in enumerate(self.dtypes)
         )
+
+    def backward_graph(self, dy):
+        lead = (slice(None),) * self.new_axis
+        return tuple(
+            cast_like(dy[lead + (i,)], dtype) if self.needs_input_grad[i] else None
+            for i, dtype in enumerate(self.dtypes)
+        )
+
+
+def cast_like(t: Tensor, dtype) -> Tensor:
+    """``t`` in ``dtype``, on the graph (itself when it already is)."""
+    return t if t.dtype == dtype else Cast(dtype)(t)
 
 
 def _alike(tensors) -> list:
@@ -461,6 +532,9 @@ class Pad(Function):
     def backward(self, dy):
         inside = tuple(slice(before, before + n) for (before, _), n in zip(self.pairs, self.x_shape))
         return (dy[inside],)
+
+    def backward_graph(self, dy):
+        return (dy[tuple(slice(before, before + n) for (before, _), n in zip(self.pairs, self.x_shape))],)
 
 
 @public()
