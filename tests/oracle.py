@@ -270,6 +270,33 @@ def torch_second_order(case: OpCase, G, V, order: int = 2):
     return [np.zeros(t.shape) if g is None else g.detach().numpy(force=True) for g, t in zip(grads, inputs)]
 
 
+def check_third_order_finite_differences(case: OpCase, seed: int = 0):
+    """Third order: the gradient of ⟨V, H·V⟩ (through create_graph twice) against central
+    differences of the second-order gradient ⟨V, H·V⟩ (:func:`second_order_grads`)."""
+    G, V, ours = second_order_grads(case, seed, order=3)
+
+    def objective(arrays):
+        _, _, second = second_order_grads(dataclasses.replace(case, inputs=tuple(arrays)), seed)
+        return sum(float(np.sum(s * v)) for s, v in zip(second, V))
+
+    base = [np.asarray(a).astype(np.float64) if np.asarray(a).dtype.kind == "f" else np.asarray(a) for a in case.inputs]
+    expected = []
+    for i, a in enumerate(base):
+        if a.dtype.kind != "f":
+            continue
+        g = np.zeros_like(a)
+        for idx in np.ndindex(a.shape):
+            h = 1e-3 * max(1.0, abs(a[idx]))
+            values = []
+            for k in (-2, -1, 1, 2):
+                shifted = [b.copy() for b in base]
+                shifted[i][idx] += k * h
+                values.append(objective(shifted))
+            g[idx] = (values[0] - 8 * values[1] + 8 * values[2] - values[3]) / (12 * h)
+        expected.append(g)
+    assert_grads_close(ours, expected, dataclasses.replace(case, rtol=1e-5, atol=1e-7), "finite differences, 3rd order")
+
+
 def check_second_order_finite_differences(case: OpCase, seed: int = 0):
     G, V, second = second_order_grads(case, seed)
     assert_grads_close(second, finite_difference_second_order(case, G, V), case, "finite differences, 2nd order")
