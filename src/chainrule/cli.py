@@ -2,7 +2,7 @@
 
     chainrule train [--epochs N --lr LR ...]              train a model on (Fashion-)MNIST
     chainrule evaluate CHECKPOINT                          evaluate a saved model on its test set
-    chainrule check FILE.py:NAME --shape 4,8 [8 ...]     gradient-check a Function or Module
+    chainrule check FILE.py:NAME --shape 4,8 [8 ...]     gradient-check a Function or Module (--order 2)
     chainrule bench [TASK ...] [--quick ...]              benchmarks against PyTorch (a source checkout's benchmarks/)
 
 Each subcommand is an ``add_<name>_command(subcommands)`` function, listed in
@@ -77,6 +77,8 @@ def add_check_command(subcommands) -> None:
     check.add_argument("--mode", choices=MODES, default="auto", help="full, fast, or auto (by input size)")
     check.add_argument("--rtol", type=float, help="relative tolerance (default by dtype)")
     check.add_argument("--atol", type=float, help="absolute tolerance (default by dtype and gradient scale)")
+    check.add_argument("--order", type=int, choices=(1, 2), default=1,
+                       help="2: check the second order (each op's backward_graph, what create_graph=True runs)")
     check.add_argument("--keep-kinks", action="store_true",
                        help="do not move inputs off kinks; accept subgradients there instead")
     check.set_defaults(handler=run_check)
@@ -103,7 +105,7 @@ def run_check(args: argparse.Namespace) -> int:
     inputs = [np.asarray(draw(shape)).astype(dtype) for shape in args.shape]
     _check_it_runs(target, inputs, args)
     report = gradcheck(target, inputs, seed=args.seed, mode=args.mode, rtol=args.rtol, atol=args.atol,
-                       raise_on_fail=False, move_kinks=not args.keep_kinks)
+                       raise_on_fail=False, move_kinks=not args.keep_kinks, order=args.order)
     print(report)
     return 0 if report.passed else 1
 

@@ -19,6 +19,7 @@ from .report import (
     GradientResult,
     Jacobians,
 )
+from .second_order import second_order_gradcheck
 from .target import Reseeder, as_array, copies, make_target
 
 MODES = ("auto", "full", "fast")
@@ -27,7 +28,7 @@ MAX_KINK_ROUNDS = 3
 
 def gradcheck(fn_or_module, inputs, *, params=None, seed: int = 0, mode: str = "auto",
               rtol: float | None = None, atol: float | None = None, raise_on_fail: bool = True,
-              move_kinks: bool = True) -> GradcheckReport:
+              move_kinks: bool = True, order: int = 1) -> GradcheckReport:
     """Check every gradient of ``fn_or_module`` at ``inputs``; say what is wrong, if anything.
 
     fn_or_module: a ``Function`` subclass or instance (called by hand: ``forward`` on
@@ -53,6 +54,10 @@ def gradcheck(fn_or_module, inputs, *, params=None, seed: int = 0, mode: str = "
     move_kinks: move an input that sits within a few steps of a kink (relu at 0, a tie
         in a max) clear of it and check again (up to three rounds); with False, a value
         between the one-sided slopes there is accepted as a subgradient.
+    order: 2 checks the second order instead, i.e. every ``backward_graph`` that
+        ``create_graph=True`` runs: its value against ``backward``'s, op by op, then its
+        derivative against finite differences of the first-order gradient (see
+        ``gradcheck/second_order.py``). Check order 1 first: order 2 trusts ``backward``.
 
     Cheap pre-flight checks run first (determinism, in-place writes, repeated and
     zero and doubled backward calls, stale state, dtypes), then the comparison with
@@ -61,6 +66,14 @@ def gradcheck(fn_or_module, inputs, *, params=None, seed: int = 0, mode: str = "
     """
     if mode not in MODES:
         raise ValueError(f"gradcheck: mode must be one of {MODES}, got {mode!r}")
+    if order not in (1, 2):
+        raise ValueError(f"gradcheck: order must be 1 or 2, got {order!r}")
+    if order == 2:
+        report = second_order_gradcheck(gradcheck, fn_or_module, inputs, params, seed, mode=mode, rtol=rtol,
+                                        atol=atol, move_kinks=move_kinks)
+        if raise_on_fail and not report.passed:
+            raise GradcheckError(report)
+        return report
     if not isinstance(inputs, (list, tuple)):
         inputs = [inputs]
     arrays = [as_array(value) for value in inputs]
