@@ -34,8 +34,8 @@ def output_kinds(cell) -> list:
     return kinds
 
 
-def test_there_are_four_tutorials():
-    assert [source.stem[:2] for source in SOURCES] == ["01", "02", "03", "04"]
+def test_there_are_five_tutorials():
+    assert [source.stem[:2] for source in SOURCES] == ["01", "02", "03", "04", "05"]
 
 
 @pytest.mark.slow
