@@ -19,6 +19,11 @@ def test_every_op_case_runs_on_the_stand_in_as_on_the_cpu(case):
     compare(case, "standin", rtol=1e-12)
 
 
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_every_op_case_runs_at_second_order_on_the_stand_in_as_on_the_cpu(case):
+    compare(case, "standin", rtol=1e-12, order=2)
+
+
 def test_mixing_devices_is_an_error_naming_the_op_and_both_devices():
     a = cr.tensor([1.0, 2.0]).to("standin")
     with pytest.raises(TypeError, match=r"mul: inputs are on different devices \(input 0: standin, input 1: cpu\)"):

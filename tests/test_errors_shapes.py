@@ -87,9 +87,9 @@ def test_reshape_names_input_shape_size_and_target():
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: cr.flatten(f32(3), 1), r"flatten: start_axis 1 is out of range for an input of shape \(3,\)"),
-    (lambda: cr.flatten(f32(2, 3, 4), 2, 0), r"flatten: start_axis 2 comes after end_axis 0 for an input of shape"),
-    (lambda: nn.Flatten()(f32(5)), r"flatten: start_axis 1 is out of range"),
+    (lambda: cr.flatten(f32(3), 1), r"flatten: start_dim 1 is out of range for an input of shape \(3,\)"),
+    (lambda: cr.flatten(f32(2, 3, 4), 2, 0), r"flatten: start_dim 2 comes after end_dim 0 for an input of shape"),
+    (lambda: nn.Flatten()(f32(5)), r"flatten: start_dim 1 is out of range"),
 ])
 def test_flatten_rejects_axes_that_do_not_exist(call, message):
     with pytest.raises(cr.ShapeError, match=message):

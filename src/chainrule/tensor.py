@@ -435,6 +435,22 @@ class Tensor:
         """The same data, cut from the graph."""
         return Tensor(self.data)
 
+    def detach_(self) -> Tensor:
+        """Cut this tensor from the graph, in place: it becomes a leaf that requires no gradient."""
+        self.creator = None
+        self.requires_grad = False
+        return self
+
+    def register_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(grad)`` with this tensor's gradient (a Tensor) each time backward computes it
+        (for a leaf, once per backward, before it is added to ``grad``); a Tensor or array it
+        returns replaces the gradient. Returns a handle whose ``remove()`` unregisters it."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: this tensor does not require grad, so no gradient will reach it")
+        key = self if self.creator is None else self.creator
+        _add_hook(key, hook)
+        return RemovableHandle(key, hook)
+
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(f"only floating-point tensors can require gradients, got dtype {self.dtype}")
@@ -539,6 +555,13 @@ def _seed_gradient(output: Tensor, gradient, caller: str):
     return grad
 
 
+def gradient_array(tensor: Tensor):
+    """``tensor.grad`` as an array (its data, when ``backward(create_graph=True)`` left a Tensor
+    there), or None: what optimizers and gradient utilities read."""
+    grad = tensor.grad
+    return grad.data if isinstance(grad, Tensor) else grad
+
+
 def _accumulate_leaf(tensor: Tensor, grad, may_be_shared: bool = True) -> None:
     """Add ``grad`` into ``tensor.grad``, which must end up the tensor's own writable array.
 
@@ -581,6 +604,65 @@ def topological_order(*roots: Function) -> list:
             order.append(node)
     order.reverse()
     return order
+
+
+_hooks: dict = {}
+"""Gradient hooks (``Tensor.register_hook``): id of a leaf tensor, or of the node that made a
+non-leaf one → (a weak reference to it, its hooks in order). Keyed by id, with the entry dropped
+when its object dies: a Tensor's ``==`` is elementwise, so Tensors cannot be dictionary keys."""
+
+_hooks_registered = 0
+"""How many hooks ``_hooks`` holds: while 0, the backward pass asks nothing about hooks."""
+
+
+def _add_hook(key, hook) -> None:
+    global _hooks_registered
+    entry = _hooks.get(id(key))
+    if entry is None or entry[0]() is not key:
+        entry = _hooks[id(key)] = (weakref.ref(key, lambda _, k=id(key): _forget_hooks(k)), [])
+    entry[1].append(hook)
+    _hooks_registered += 1
+
+
+def _forget_hooks(key_id: int) -> None:
+    global _hooks_registered
+    if _hooks is None:  # the interpreter is shutting down and has cleared this module
+        return
+    entry = _hooks.pop(key_id, None)
+    if entry is not None:
+        _hooks_registered -= len(entry[1])
+
+
+def _hooks_of(key) -> list:
+    """The hooks registered on ``key`` (a leaf tensor or a node), or an empty list."""
+    entry = _hooks.get(id(key))
+    return entry[1] if entry is not None and entry[0]() is key else []
+
+
+class RemovableHandle:
+    """What ``register_hook`` returns: ``remove()`` unregisters the hook."""
+
+    def __init__(self, key, hook):
+        self._key, self._hook = weakref.ref(key), hook
+
+    def remove(self) -> None:
+        global _hooks_registered
+        key = self._key()
+        hooks = _hooks_of(key) if key is not None else []
+        if self._hook in hooks:
+            hooks.remove(self._hook)
+            _hooks_registered -= 1
+            if not hooks:
+                del _hooks[id(key)]
+
+
+def _run_hooks(hooks: list, grad):
+    """``grad`` after ``hooks`` (a Tensor when create_graph is on, else an array)."""
+    for hook in hooks:
+        result = hook(grad if isinstance(grad, Tensor) else Tensor(grad))
+        if result is not None:
+            grad = result if isinstance(grad, Tensor) else (result.data if isinstance(result, Tensor) else result)
+    return grad
 
 
 _queued_callbacks: list | None = None
@@ -630,10 +712,13 @@ def _walk_backward(seeds: dict, retain_graph: bool, create_graph: bool, captured
     pending = dict(seeds)
     order = topological_order(*seeds)
     useful = None if captured is None else _leading_to(order, captured)
+    hooked_leaves = {} if _hooks_registered else None  # id → (leaf, its gradient so far): its hooks see it whole
     for node in order:
         grad_out = pending.pop(node, None)
         if grad_out is None:
             continue
+        if hooked_leaves is not None and _hooks_of(node):
+            grad_out = _run_hooks(_hooks_of(node), grad_out)
         if node._released:
             raise RuntimeError(
                 f"backward through {node.name} a second time: its saved arrays were freed "
@@ -671,7 +756,10 @@ def _walk_backward(seeds: dict, retain_graph: bool, create_graph: bool, captured
             if g.shape != data.shape or g.dtype != data.dtype:
                 g = fit_gradient(node.name, data.shape, data.dtype, g)
             creator = tensor.creator
-            if creator is None:
+            if creator is None and hooked_leaves is not None and _hooks_of(tensor):
+                earlier = hooked_leaves.get(id(tensor))
+                hooked_leaves[id(tensor)] = (tensor, g if earlier is None else earlier[1] + g)
+            elif creator is None:
                 if captured is not None:
                     if id(tensor) in captured:
                         _capture(captured[id(tensor)], g)
@@ -686,6 +774,12 @@ def _walk_backward(seeds: dict, retain_graph: bool, create_graph: bool, captured
                 pending[creator] = pending[creator] + g
             else:
                 pending[creator] = g
+    for tensor, g in (hooked_leaves or {}).values():
+        g = _run_hooks(_hooks_of(tensor), g)
+        if captured is None:
+            _accumulate_leaf(tensor, g)
+        elif id(tensor) in captured:
+            _capture(captured[id(tensor)], g)
 
 
 def _leading_to(order: list, captured: dict) -> set:

@@ -88,3 +88,45 @@ case("pow", lambda a, e: a ** e, lambda a, e: a ** e, np.array([1.5, 0.5, 2.0]),
 case("where", lambda i, w: cr.where(cr.tensor(i) > 0, cr.tensor(i), 0.5).astype(w.dtype) * w,
      lambda i, w: torch().where(i > 0, i, 0.5).to(w.dtype) * w,
      np.array([[2, -1, 0, 3], [-4, 1, 1, 0]]), randn(1, 4), id="where(int64)", forward_rtol=1e-6)
+
+# -- log1p, expm1, rsqrt, reciprocal, square ------------------------------------------------------
+for tag, shape in [("", (3, 4)), ("(empty)", (0, 2)), ("(0-d)", ())]:
+    case("log1p", cr.log1p, lambda a: a.log1p(), positive(*shape) - 0.4, id=f"log1p{tag}")
+    case("expm1", cr.expm1, lambda a: a.expm1(), randn(*shape), id=f"expm1{tag}")
+    case("rsqrt", cr.rsqrt, lambda a: a.rsqrt(), positive(*shape), id=f"rsqrt{tag}")
+    case("reciprocal", cr.reciprocal, lambda a: a.reciprocal(), away_from_zero(*shape), id=f"reciprocal{tag}")
+    case("square", cr.square, lambda a: a.square(), randn(*shape), id=f"square{tag}")
+case("log1p", lambda a: cr.log1p(a * 1e-9), lambda a: (a * 1e-9).log1p(), randn(4), id="log1p(tiny)")
+case("expm1", lambda a: a.expm1() * a, lambda a: a.expm1() * a, randn(5), id="expm1(x)*x")
+case("square", lambda i, w: cr.square(cr.tensor(i)).astype(w.dtype) * w, lambda i, w: i.square().to(w.dtype) * w,
+     np.array([3, -2, 0]), randn(3), id="square(int64)")
+
+# -- clamp with Tensor bounds, lerp ------------------------------------------------------------------
+_x, _low, _high = distinct(3, 4) * 0.3, distinct(4) * 0.2 - 0.3 + 0.011, distinct(3, 1) * 0.2 + 0.4 + 0.017
+case("clamp", lambda x, lo, hi: cr.clamp(x, lo, hi), lambda x, lo, hi: x.clamp(lo, hi), _x, _low, _high, id="clamp(tensors)")
+case("clamp", lambda x, lo: x.clamp(min=lo), lambda x, lo: x.clamp(min=lo), _x, _low, id="clamp(min tensor)")
+case("clamp", lambda x, hi: x.clip(max=hi), lambda x, hi: x.clip(max=hi), _x, _high, id="clamp(max tensor)")
+case("clamp", lambda x: cr.clamp(x, x * 0.5 - 0.1, 0.3 * x * x + 0.2), lambda x: x.clamp(x * 0.5 - 0.1, 0.3 * x * x + 0.2),
+     distinct(7) * 0.37 + 0.013, id="clamp(x, f(x), g(x))")
+case("clamp", lambda x, hi: cr.clamp(x, 0.1, hi), None, _x, _high, id="clamp(number, tensor)")
+case("clip", lambda x: x.clamp(min=0.1, max=0.5), lambda x: x.clamp(min=0.1, max=0.5), distinct(6) * 0.3 + 0.013,
+     id="clamp(numbers)")
+for shapes in [((3, 4), (3, 4), (3, 4)), ((3, 1), (4,), (1, 4)), ((0, 2), (2,), (1,))]:
+    case("lerp", cr.lerp, lambda s, e, w: torch().lerp(s, e, w), *(randn(*shape) for shape in shapes),
+         id=f"lerp{shapes}")
+case("lerp", lambda s, e: cr.lerp(s, e, 0.25), lambda s, e: torch().lerp(s, e, 0.25), randn(3, 2), randn(3, 2),
+     id="lerp(number weight)")
+case("lerp", lambda x: cr.lerp(x, x * x, x), lambda x: torch().lerp(x, x * x, x), randn(5), id="lerp(x,x²,x)")
+
+case("mul", cr.outer, lambda a, b: torch().outer(a, b), randn(3), randn(4), id="outer")
+
+# -- masked_fill, tril, triu (compositions of where) ---------------------------------------------------
+_fill_mask = np.array([[True, False, True, False], [False, False, True, True], [True, True, False, False]])
+case("where", lambda a: a.masked_fill(_fill_mask, -2.0), lambda a: a.masked_fill(torch().tensor(_fill_mask), -2.0),
+     randn(3, 4), id="masked_fill")
+case("where", lambda a: a.masked_fill(_fill_mask[0], float("-inf")).softmax(-1),
+     lambda a: a.masked_fill(torch().tensor(_fill_mask[0]), float("-inf")).softmax(-1), randn(3, 4),
+     id="masked_fill(-inf) then softmax")
+for diagonal in (0, 1, -1):
+    case("where", lambda a, d=diagonal: a.tril(d), lambda a, d=diagonal: a.tril(d), randn(3, 4), id=f"tril({diagonal})")
+    case("where", lambda a, d=diagonal: a.triu(d), lambda a, d=diagonal: a.triu(d), randn(2, 3, 3), id=f"triu({diagonal})")

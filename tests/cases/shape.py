@@ -121,3 +121,39 @@ for tag, index, torch_index in [
          torch_gradient_of(forward, (4, 5)), randn(*dy_shape), id=f"getitem_backward({tag})")
 case("getitem_backward", lambda dy: cr.ops.shape.GetItemBackward((3, 4, 5), (0, slice(None), [0, 1, 1]))(dy),
      torch_gradient_of(lambda a: a[0, :, [0, 1, 1]], (3, 4, 5)), randn(4, 3), id="getitem_backward(int then array)")
+
+# -- PyTorch's views and selections (compositions of reshape, broadcast_to and getitem) --------------
+_ints = np.array([[2, 0, 1, 1], [0, 2, 2, 1]])
+for op, ours, theirs, x in [
+    ("broadcast_to", lambda a: a.expand(2, -1, 4), lambda a: a.expand(2, -1, 4), randn(3, 1)),
+    ("broadcast_to", lambda a: cr.expand(a, (3, 2)), lambda a: a.expand(3, 2), randn(2)),
+    ("reshape", lambda a: a.repeat(2, 3), lambda a: a.repeat(2, 3), randn(2, 3)),
+    ("reshape", lambda a: a.repeat(2, 1, 2), lambda a: a.repeat(2, 1, 2), randn(3, 2)),
+    ("getitem", lambda a: a.flip(0), lambda a: a.flip(0), randn(3, 4)),
+    ("getitem", lambda a: a.flip((0, 2)), lambda a: a.flip((0, 2)), randn(2, 3, 4)),
+    ("getitem", lambda a: a.roll(1, 0), lambda a: a.roll(1, 0), randn(4, 3)),
+    ("getitem", lambda a: a.roll((2, -1), (1, 0)), lambda a: a.roll((2, -1), (1, 0)), randn(3, 5)),
+    ("getitem", lambda a: a.roll(3), lambda a: a.roll(3), randn(2, 3)),
+    ("getitem", lambda a: a.narrow(1, 1, 2), lambda a: a.narrow(1, 1, 2), randn(3, 4)),
+    ("getitem", lambda a: cr.cat(a.split(2, 1), 0), lambda a: torch().cat(a.split(2, 1), 0), randn(3, 4)),
+    ("getitem", lambda a: cr.cat(a.split([1, 3], 1)[::-1], 1), lambda a: torch().cat(a.split([1, 3], 1)[::-1], 1),
+     randn(2, 4)),
+    ("getitem", lambda a: cr.stack(a.chunk(3, 0), 0), lambda a: torch().stack(a.chunk(3, 0), 0), randn(6, 2)),
+    ("getitem", lambda a: cr.stack(a.unbind(1)[::-1], 0), lambda a: torch().stack(a.unbind(1)[::-1], 0), randn(3, 4)),
+    ("getitem", lambda a: a.index_select(1, cr.tensor([3, 0, 0])), lambda a: a.index_select(1, torch().tensor([3, 0, 0])),
+     randn(2, 4)),
+    ("getitem", lambda a: a.gather(1, _ints), lambda a: a.gather(1, torch().tensor(_ints)), randn(2, 3)),
+    ("getitem", lambda a: a.gather(0, _ints[:, :2]), lambda a: a.gather(0, torch().tensor(_ints[:, :2])), randn(3, 3)),
+]:
+    case(op, ours, theirs, x, id=f"{op}:{ours.__code__.co_firstlineno}")
+_columns = np.array([[1, 0, 2], [2, 1, 0]])
+case("getitem_backward", lambda a, s: a.scatter_add(1, _ints, s), lambda a, s: a.scatter_add(1, torch().tensor(_ints), s),
+     randn(2, 3), randn(2, 4), id="scatter_add(repeats)")
+case("getitem_backward", lambda a, s: a.scatter_add(1, _ints, s), None, randn(2, 3), randn(2, 5),
+     id="scatter_add(src larger than index)")  # torch's own backward refuses this shape
+case("getitem_backward", lambda a, s: a.scatter(1, _columns, s), lambda a, s: a.scatter(1, torch().tensor(_columns), s),
+     randn(2, 4), randn(2, 3), id="scatter")
+case("getitem_backward", lambda a: a.scatter(0, [[1, 0, 1]], 1.5), lambda a: a.scatter(0, torch().tensor([[1, 0, 1]]), 1.5),
+     randn(2, 3), id="scatter(value)")
+case("contiguous", lambda a: a.t().contiguous(), lambda a: a.t().contiguous(), randn(3, 4), id="contiguous(transposed)")
+case("contiguous", lambda a: cr.ops.shape.Contiguous()(a) * a, lambda a: a * a, randn(2, 3), id="contiguous(x)*x")

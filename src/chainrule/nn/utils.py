@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable
 
 from ..backend import array_module
-from ..tensor import Tensor
+from ..tensor import Tensor, gradient_array
 
 
 def _with_gradients(parameters) -> list[Tensor]:
@@ -21,7 +21,7 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm
     ``norm_type``, ``inf`` for the largest magnitude) is at most ``max_norm``; return that norm,
     before clipping, as a 0-d Tensor of the gradients' dtype. As PyTorch: the scale is
     max_norm / (norm + 1e-6), applied when it is below 1."""
-    grads = [p.grad for p in _with_gradients(parameters)]
+    grads = [gradient_array(p) for p in _with_gradients(parameters)]
     if not grads:
         return Tensor(array_module(None).zeros(()))
     xp = array_module(grads[0])
@@ -43,5 +43,5 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm
 def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float) -> None:
     """Clamp every gradient, in place, to [−clip_value, clip_value]."""
     for p in _with_gradients(parameters):
-        xp = array_module(p.grad)
-        xp.clip(p.grad, -clip_value, clip_value, out=p.grad)
+        grad = gradient_array(p)
+        array_module(grad).clip(grad, -clip_value, clip_value, out=grad)

@@ -9,7 +9,7 @@ import numpy
 
 from ..backend import array_module
 from ..broadcast import sum_to
-from ..tensor import Function, Tensor
+from ..tensor import Function, Tensor, as_tensor_like
 from .dtypes import check_same_dtype, floating, operands, promoted
 from .registry import public, register
 
@@ -467,9 +467,231 @@ class Clip(Function):
         return (dy * Tensor(inside.astype(dy.dtype)),)
 
 
-@public("clip", "clamp")
+@public()
 def clip(a: Tensor, low=None, high=None) -> Tensor:
+    """min(max(a, low), high) with number bounds (NumPy's clip); see :func:`clamp` for PyTorch's."""
     return Clip(low, high)(a)
+
+
+@register("clamp")
+class Clamp(Function):
+    """y = min(max(x, low), high) with Tensor bounds, each broadcast against x; either may be absent."""
+
+    broadcasts = True
+
+    def __init__(self, has_low: bool, has_high: bool):
+        self.has_low, self.has_high = has_low, has_high
+
+    saved_names = ("above_low", "below_high")
+
+    def forward(self, x, *bounds):
+        check_same_dtype("clamp", x, *bounds)
+        xp = array_module(x)
+        bounds = iter(bounds)
+        low = next(bounds) if self.has_low else None
+        high = next(bounds) if self.has_high else None
+        y = x
+        above_low = below_high = None
+        if low is not None:
+            above_low = x >= low
+            y = xp.maximum(y, low)
+        if high is not None:
+            below_high = x <= high
+            y = xp.minimum(y, high)
+        self.save_for_backward(above_low, below_high)
+        return y
+
+    formula = "y = min(max(x, low), high) ⇒ dx = dy·[low ≤ x ≤ high], dlow = dy·[x < low], dhigh = dy·[x > high]"
+
+    def backward(self, dy):
+        # PyTorch's rule, whatever the order of the bounds: each input takes dy where it decides y
+        above_low, below_high = self.saved_tensors
+        inside = _both(above_low, below_high)
+        grads = [dy * inside]
+        if above_low is not None:
+            grads.append(dy * ~above_low)
+        if below_high is not None:
+            grads.append(dy * ~below_high)
+        return tuple(grads)
+
+    def backward_graph(self, dy):
+        above_low, below_high = self.saved_tensors
+        masks = [_both(above_low, below_high)] + [~m for m in (above_low, below_high) if m is not None]
+        return tuple(dy * Tensor(mask.astype(dy.dtype)) for mask in masks)
+
+
+def _both(a, b):
+    return a if b is None else b if a is None else a & b
+
+
+@public("clamp", "clip")
+def clamp(a: Tensor, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
+    """min(max(a, min), max) as ``torch.clamp``: numbers, or Tensors broadcast against ``a`` (then
+    the gradient also reaches the bound that decides each element)."""
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        bounds = [b for b in (min, max) if b is not None]
+        return Clamp(min is not None, max is not None)(a, *[as_tensor_like(b, a) for b in bounds])
+    return Clip(min, max)(a)
+
+
+@register("log1p")
+class Log1p(Function):
+    saved_names = ("x",)
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return array_module(x).log1p(x)
+
+    formula = "y = ln(1 + x) ⇒ dx = dy/(1 + x)"
+
+    def backward(self, dy):
+        (x,) = self.saved_tensors
+        return (dy / (1.0 + x),)
+
+    def backward_graph(self, dy):
+        return (dy / (self.inputs[0] + 1.0),)
+
+
+@public("log1p")
+def log1p(a: Tensor) -> Tensor:
+    """ln(1 + a), exact for small a."""
+    return Log1p()(floating(a))
+
+
+@register("expm1")
+class Expm1(Function):
+    saved_names = ("y",)
+
+    def forward(self, x):
+        y = array_module(x).expm1(x)
+        self.save_for_backward(y)
+        return y
+
+    formula = "y = eˣ − 1 ⇒ dx = dy·(y + 1)"
+
+    def backward(self, dy):
+        (y,) = self.saved_tensors
+        return (dy * (y + 1.0),)
+
+    def backward_graph(self, dy):
+        return (dy * exp(self.inputs[0]),)
+
+
+@public("expm1")
+def expm1(a: Tensor) -> Tensor:
+    """eᵃ − 1, exact for small a."""
+    return Expm1()(floating(a))
+
+
+@register("rsqrt")
+class Rsqrt(Function):
+    saved_names = ("y",)
+
+    def forward(self, x):
+        y = 1.0 / array_module(x).sqrt(x)
+        self.save_for_backward(y)
+        return y
+
+    formula = "y = 1/√x ⇒ dx = −½·dy·y³"
+
+    def backward(self, dy):
+        (y,) = self.saved_tensors
+        return (dy * (-0.5 * y * y * y),)
+
+    def backward_graph(self, dy):
+        y = rsqrt(self.inputs[0])
+        return (dy * (y * y * y * -0.5),)
+
+
+@public("rsqrt")
+def rsqrt(a: Tensor) -> Tensor:
+    return Rsqrt()(floating(a))
+
+
+@register("reciprocal")
+class Reciprocal(Function):
+    saved_names = ("y",)
+
+    def forward(self, x):
+        y = 1.0 / x
+        self.save_for_backward(y)
+        return y
+
+    formula = "y = 1/x ⇒ dx = −dy·y²"
+
+    def backward(self, dy):
+        (y,) = self.saved_tensors
+        return (-dy * (y * y),)
+
+    def backward_graph(self, dy):
+        y = reciprocal(self.inputs[0])
+        return (-dy * (y * y),)
+
+
+@public("reciprocal")
+def reciprocal(a: Tensor) -> Tensor:
+    return Reciprocal()(floating(a))
+
+
+@register("square")
+class Square(Function):
+    saved_names = ("x",)
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return x * x
+
+    formula = "y = x² ⇒ dx = 2x·dy"
+
+    def backward(self, dy):
+        (x,) = self.saved_tensors
+        return (dy * (2 * x),)
+
+    def backward_graph(self, dy):
+        return (dy * (self.inputs[0] * 2.0),)
+
+
+@public("square")
+def square(a: Tensor) -> Tensor:
+    return Square()(a)
+
+
+@register("lerp")
+class Lerp(Function):
+    """y = start + weight·(end − start), all three broadcast together."""
+
+    broadcasts = True
+
+    saved_names = ("start", "end", "weight")
+
+    def forward(self, start, end, weight):
+        check_same_dtype("lerp", start, end, weight)
+        self.save_for_backward(start, end, weight)
+        return start + weight * (end - start)
+
+    formula = ("y = start + weight·(end − start) "
+               "⇒ dstart = dy·(1 − weight), dend = dy·weight, dweight = dy·(end − start)")
+
+    def backward(self, dy):
+        start, end, weight = self.saved_tensors
+        need = self.needs_input_grad
+        return (sum_to(dy * (1.0 - weight), start.shape) if need[0] else None,
+                sum_to(dy * weight, end.shape) if need[1] else None,
+                sum_to(dy * (end - start), weight.shape) if need[2] else None)
+
+    def backward_graph(self, dy):
+        start, end, weight = self.inputs
+        need = self.needs_input_grad
+        return (dy * (1.0 - weight) if need[0] else None,
+                dy * weight if need[1] else None,
+                dy * (end - start) if need[2] else None)
+
+
+@public("lerp")
+def lerp(start: Tensor, end, weight) -> Tensor:
+    """start + weight·(end − start) (``torch.lerp``); weight a number or a Tensor."""
+    end, weight = (as_tensor_like(v, start) for v in (end, weight))
+    return Lerp()(start, end, weight)
 
 
 @register("cast")

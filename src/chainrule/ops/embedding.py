@@ -8,7 +8,7 @@ from ..backend import array_module
 from ..errors import ShapeError
 from ..tensor import Function, Tensor
 from .registry import public, register
-from .shape import GetItemBackward, scatter_add
+from .shape import GetItemBackward, add_at
 
 
 @register("embedding")
@@ -42,7 +42,7 @@ class Embedding(Function):
     def backward(self, dy):
         (indices,) = self.saved_tensors
         d_weight = array_module(dy).zeros(self.weight_shape, dtype=self.dtype)
-        scatter_add(d_weight, indices.reshape(-1), dy.reshape(-1, self.weight_shape[1]))
+        add_at(d_weight, indices.reshape(-1), dy.reshape(-1, self.weight_shape[1]))
         return None, d_weight
 
     def backward_graph(self, dy):

@@ -157,3 +157,124 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if bias is None:
         return Linear()(x, weight)
     return Linear()(x, weight, bias)
+
+
+@public("mm")
+def mm(a: Tensor, b: Tensor) -> Tensor:
+    """The product of two matrices (PyTorch's ``mm``: both 2-D, no broadcasting)."""
+    if a.ndim != 2 or b.ndim != 2:
+        raise ShapeError(f"mm: expects two matrices, got shapes {a.shape} and {b.shape}")
+    return MatMul()(*operands(a, b))
+
+
+@public("bmm")
+def bmm(a: Tensor, b: Tensor) -> Tensor:
+    """Batched products (PyTorch's ``bmm``): a (B, n, k) @ b (B, k, m) → (B, n, m), no broadcasting."""
+    if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
+        raise ShapeError(f"bmm: expects batches (B, n, k) and (B, k, m) of one size B, got {a.shape} and {b.shape}")
+    return MatMul()(*operands(a, b))
+
+
+@public("outer")
+def outer(a: Tensor, b: Tensor) -> Tensor:
+    """a (n,) ⊗ b (m,) → (n, m): a column times a row, broadcast."""
+    if a.ndim != 1 or b.ndim != 1:
+        raise ShapeError(f"outer: expects two vectors, got shapes {a.shape} and {b.shape}")
+    a, b = operands(a, b)
+    return a.reshape(-1, 1) * b.reshape(1, -1)
+
+
+def parse_einsum(equation: str, count: int) -> tuple[list[str], str]:
+    """(the subscripts of each operand, those of the output) of an einsum equation; the implicit
+    form's output is its letters that occur once, in alphabetical order, as NumPy and PyTorch."""
+    equation = equation.replace(" ", "")
+    inputs, arrow, output = equation.partition("->")
+    subscripts = inputs.split(",")
+    if "." in equation:
+        raise NotImplementedError("einsum: '...' (ellipsis) is not supported yet; name every axis")
+    if len(subscripts) != count:
+        raise ValueError(f"einsum: equation {equation!r} has {len(subscripts)} operands, got {count}")
+    letters = "".join(subscripts)
+    if not arrow:
+        output = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    for sub in subscripts + [output]:
+        if not sub.isalpha() and sub:
+            raise ValueError(f"einsum: subscripts must be letters, got {sub!r} in {equation!r}")
+        if len(set(sub)) != len(sub):
+            raise NotImplementedError(f"einsum: a letter repeated within {sub!r} (a diagonal or a trace) is not "
+                                      f"supported yet in {equation!r}")
+    missing = set(output) - set(letters)
+    if missing:
+        raise ValueError(f"einsum: output letters {sorted(missing)} occur in no operand of {equation!r}")
+    return subscripts, output
+
+
+@register("einsum")
+class Einsum(Function):
+    """y = einsum(equation, *operands): sums of products over the letters the output lacks."""
+
+    def __init__(self, equation: str, count: int):
+        self.equation = equation
+        self.subscripts, self.output = parse_einsum(equation, count)
+
+    @property
+    def saved_names(self) -> tuple:
+        return tuple(f"operand {i}" for i in range(len(self.subscripts)))
+
+    def forward(self, *operands):
+        check_same_dtype("einsum", *operands)
+        for sub, x in zip(self.subscripts, operands):
+            if len(sub) != x.ndim:
+                raise ShapeError(f"einsum: subscripts {sub!r} name {len(sub)} axes, the operand has shape {x.shape}")
+        self.save_for_backward(*operands)
+        return array_module(operands[0]).einsum(f"{','.join(self.subscripts)}->{self.output}", *operands)
+
+    formula = "y = Σ_(letters not in y) Π_k x_k ⇒ dx_k = einsum(dy with the other operands → x_k's letters)"
+
+    def _gradient_equation(self, k: int) -> tuple[str, str]:
+        """(the equation of operand k's gradient, the letters of k that it keeps): a letter of k
+        found nowhere else was summed away in forward; its gradient broadcasts along it."""
+        others = [sub for i, sub in enumerate(self.subscripts) if i != k]
+        elsewhere = set(self.output).union(*others)
+        kept = "".join(c for c in self.subscripts[k] if c in elsewhere)
+        return f"{','.join([self.output, *others])}->{kept}", kept
+
+    def _spread(self, k: int, kept: str, g, shape: tuple):
+        """g (the letters ``kept``) with operand k's other axes restored, broadcast to its shape."""
+        sub = self.subscripts[k]
+        return g.reshape([shape[i] if c in kept else 1 for i, c in enumerate(sub)]), shape
+
+    def backward(self, dy):
+        xs = self.saved_tensors
+        xp = array_module(dy)
+        grads = []
+        for k, x in enumerate(xs):
+            if not self.needs_input_grad[k]:
+                grads.append(None)
+                continue
+            equation, kept = self._gradient_equation(k)
+            g = xp.einsum(equation, dy, *(y for i, y in enumerate(xs) if i != k))
+            spread, shape = self._spread(k, kept, g, x.shape)
+            grads.append(xp.broadcast_to(spread, shape).astype(x.dtype, copy=False))
+        return tuple(grads)
+
+    def backward_graph(self, dy):
+        grads = []
+        for k, x in enumerate(self.inputs):
+            if not self.needs_input_grad[k]:
+                grads.append(None)
+                continue
+            equation, kept = self._gradient_equation(k)
+            others = [y for i, y in enumerate(self.inputs) if i != k]
+            g = Einsum(equation, 1 + len(others))(dy, *others)
+            spread, shape = self._spread(k, kept, g, x.shape)
+            grads.append(spread.broadcast_to(shape))
+        return tuple(grads)
+
+
+@public()
+def einsum(equation: str, *operands) -> Tensor:
+    """Einstein summation, as ``torch.einsum("ij,jk->ik", a, b)`` (operands also as one list)."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    return Einsum(equation, len(operands))(*operands)

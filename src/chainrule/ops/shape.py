@@ -5,6 +5,7 @@ where one element went to several places).
 from __future__ import annotations
 
 import builtins
+import math
 
 import numpy
 
@@ -12,7 +13,7 @@ from ..backend import array_module
 from ..broadcast import sum_to
 from ..errors import ShapeError
 from ..tensor import Function, Tensor, as_tensor_like
-from .elementwise import Cast
+from .elementwise import Cast, where
 from .reductions import normalize_axes
 from .registry import public, register
 
@@ -55,21 +56,21 @@ def reshape(a: Tensor, *shape) -> Tensor:
 
 
 class Flatten(Reshape):
-    """The reshape that merges axes start_axis..end_axis (inclusive) of its input into one."""
+    """The reshape that merges axes start_dim..end_dim (inclusive) of its input into one."""
 
-    def __init__(self, start_axis: int = 0, end_axis: int = -1):
-        self.start_axis, self.end_axis = start_axis, end_axis
+    def __init__(self, start_dim: int = 0, end_dim: int = -1):
+        self.start_dim, self.end_dim = start_dim, end_dim
 
     def target_shape(self, x) -> tuple:
         dims = x.shape
         rank = builtins.max(x.ndim, 1)
-        for name, axis in (("start_axis", self.start_axis), ("end_axis", self.end_axis)):
+        for name, axis in (("start_dim", self.start_dim), ("end_dim", self.end_dim)):
             if not -rank <= axis < rank:
                 raise ShapeError(f"flatten: {name} {axis} is out of range for an input of shape {dims}")
-        start, end = self.start_axis % rank, self.end_axis % rank
+        start, end = self.start_dim % rank, self.end_dim % rank
         if start > end:
             raise ShapeError(
-                f"flatten: start_axis {self.start_axis} comes after end_axis {self.end_axis} for an input of shape {dims}"
+                f"flatten: start_dim {self.start_dim} comes after end_dim {self.end_dim} for an input of shape {dims}"
             )
         merged = 1
         for n in dims[start : end + 1]:
@@ -78,9 +79,9 @@ class Flatten(Reshape):
 
 
 @public("flatten")
-def flatten(a: Tensor, start_axis: int = 0, end_axis: int = -1) -> Tensor:
-    """Merge axes start_axis..end_axis (inclusive) into one."""
-    return Flatten(start_axis, end_axis)(a)
+def flatten(a: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge axes start_dim..end_dim (inclusive) into one (PyTorch's ``flatten``)."""
+    return Flatten(start_dim, end_dim)(a)
 
 
 class Unsqueeze(Reshape):
@@ -367,7 +368,7 @@ def getitem(a: Tensor, index) -> Tensor:
     return GetItem(index, array_module(a.data))(a)
 
 
-def scatter_add(into, index, values) -> None:
+def add_at(into, index, values) -> None:
     """``into[index] += values``, summing where ``index`` repeats an element: NumPy's ``add.at``,
     CuPy's ``scatter_add`` (whose add.at is the same operation under another name)."""
     xp = array_module(into)
@@ -382,7 +383,7 @@ def scatter_add(into, index, values) -> None:
 def _scatter(into, index, values, accumulate: bool):
     """``into[index] += values``, summing repeats when ``accumulate``; returns ``into``."""
     if accumulate:
-        scatter_add(into, index, values)
+        add_at(into, index, values)
     else:
         into[index] = values
     return into
@@ -544,3 +545,223 @@ def pad(a: Tensor, pad_width, value: float = 0.0) -> Tensor:
     one pair per axis, first axis first. So ``pad(x, (1, 1))`` pads all axes of x, where
     PyTorch's ``F.pad(x, (1, 1))`` pads only the last."""
     return Pad(pad_width, value)(a)
+
+
+# -- PyTorch's views and selections, composed of the ops above ---------------------------------
+# Each is reshape, broadcast_to, getitem (and its gradient op), where or concatenate, so its
+# backward, and its backward_graph, are theirs; its verification cases are theirs too.
+def _sizes(sizes: tuple) -> tuple:
+    """``f(2, 3)`` and ``f((2, 3))`` alike."""
+    return tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else tuple(sizes)
+
+
+def _along(dim: int, ndim: int, op: str, part) -> tuple:
+    """An index that applies ``part`` to axis ``dim`` and keeps the others whole."""
+    (axis,) = normalize_axes(dim, ndim, op)
+    return (slice(None),) * axis + (part,)
+
+
+@public("expand")
+def expand(a: Tensor, *sizes) -> Tensor:
+    """``a`` broadcast to ``sizes``, −1 keeping a size (PyTorch's ``expand``: a view, no copy)."""
+    sizes = _sizes(sizes)
+    lead = len(sizes) - a.ndim
+    if lead < 0:
+        raise ShapeError(f"expand: {len(sizes)} sizes for a tensor of shape {a.shape}; give at least {a.ndim}")
+    if any(n == -1 for n in sizes[:lead]):
+        raise ShapeError(f"expand: −1 cannot stand for a new leading axis, got sizes {sizes} for shape {a.shape}")
+    return BroadcastTo(tuple(a.shape[i - lead] if n == -1 else n for i, n in enumerate(sizes)))(a)
+
+
+@public("repeat")
+def repeat(a: Tensor, *repeats) -> Tensor:
+    """``a`` tiled ``repeats[i]`` times along axis i (PyTorch's ``repeat``, NumPy's ``tile``): a
+    size-1 axis before each, broadcast to the count, merged back."""
+    repeats = _sizes(repeats)
+    if len(repeats) < a.ndim:
+        raise ShapeError(f"repeat: {len(repeats)} counts for a tensor of shape {a.shape}; give at least {a.ndim}")
+    shape = (1,) * (len(repeats) - a.ndim) + a.shape
+    spread = Reshape(tuple(v for n in shape for v in (1, n)))(a)
+    tiled = BroadcastTo(tuple(v for r, n in zip(repeats, shape) for v in (r, n)))(spread)
+    return Reshape(tuple(r * n for r, n in zip(repeats, shape)))(tiled)
+
+
+@public("flip")
+def flip(a: Tensor, dims) -> Tensor:
+    """``a`` reversed along ``dims``."""
+    axes = normalize_axes(dims, a.ndim, "flip")
+    return GetItem(tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(a.ndim)))(a)
+
+
+@public("roll")
+def roll(a: Tensor, shifts, dims=None) -> Tensor:
+    """``a`` shifted cyclically by ``shifts`` along ``dims`` (flattened first when dims is None)."""
+    if dims is None:
+        return Reshape(a.shape)(roll(Reshape((-1,))(a), shifts, 0))
+    shifts, dims = ((shifts,), (dims,)) if isinstance(dims, int) else (tuple(shifts), tuple(dims))
+    if len(shifts) != len(dims):
+        raise ValueError(f"roll: {len(shifts)} shifts for {len(dims)} dims")
+    xp = array_module(a.data)
+    for shift, dim in zip(shifts, dims):
+        n = a.shape[normalize_axes(dim, a.ndim, "roll")[0]]
+        if n:
+            a = GetItem(_along(dim, a.ndim, "roll", (xp.arange(n) - shift) % n), xp)(a)
+    return a
+
+
+@public("narrow")
+def narrow(a: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """Elements start … start + length − 1 along ``dim``."""
+    (axis,) = normalize_axes(dim, a.ndim, "narrow")
+    n = a.shape[axis]
+    start = start + n if start < 0 else start
+    if not (0 <= start and length >= 0 and start + length <= n):
+        raise ShapeError(f"narrow: start {start} and length {length} do not fit axis {dim} of size {n}")
+    return GetItem(_along(axis, a.ndim, "narrow", slice(start, start + length)))(a)
+
+
+@public("split")
+def split(a: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
+    """Pieces along ``dim``: of ``split_size`` each (the last may be smaller), or of the listed sizes."""
+    (axis,) = normalize_axes(dim, a.ndim, "split")
+    n = a.shape[axis]
+    if isinstance(split_size_or_sections, int):
+        if split_size_or_sections <= 0:
+            raise ValueError(f"split: split_size must be positive, got {split_size_or_sections}")
+        sizes = [min(split_size_or_sections, n - start) for start in range(0, n, split_size_or_sections)] or [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise ShapeError(f"split: sections {sizes} sum to {sum(sizes)}, not to the size {n} of axis {dim}")
+    starts = numpy.cumsum([0] + sizes[:-1]).tolist()
+    return tuple(narrow(a, axis, start, size) for start, size in zip(starts, sizes))
+
+
+@public("chunk")
+def chunk(a: Tensor, chunks: int, dim: int = 0) -> tuple:
+    """At most ``chunks`` pieces along ``dim``, of ⌈n/chunks⌉ elements each (the last may be smaller)."""
+    if chunks <= 0:
+        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+    n = a.shape[normalize_axes(dim, a.ndim, "chunk")[0]]
+    return split(a, max(1, -(-n // chunks)), dim)
+
+
+@public("unbind")
+def unbind(a: Tensor, dim: int = 0) -> tuple:
+    """The slices along ``dim``, that axis removed."""
+    (axis,) = normalize_axes(dim, a.ndim, "unbind")
+    return tuple(GetItem(_along(axis, a.ndim, "unbind", i))(a) for i in range(a.shape[axis]))
+
+
+@public("index_select")
+def index_select(a: Tensor, dim: int, index) -> Tensor:
+    """``a``'s slices at the integer ``index`` (1-D) along ``dim``; repeats allowed."""
+    xp = array_module(a.data)
+    index = xp.asarray(index.data if isinstance(index, Tensor) else index)
+    if index.ndim != 1 or index.dtype.kind not in "iu":
+        raise TypeError(f"index_select: index must be a 1-D integer tensor, got {index.dtype} of shape {index.shape}")
+    return GetItem(_along(dim, a.ndim, "index_select", index), xp)(a)
+
+
+def _gather_index(op: str, a: Tensor, dim: int, index):
+    """The advanced index that picks a[i₀, …, index[i₀, …], …] for every position of ``index``."""
+    xp = array_module(a.data)
+    index = xp.asarray(index.data if isinstance(index, Tensor) else index)
+    if index.dtype.kind not in "iu" or index.ndim != a.ndim:
+        raise ShapeError(f"{op}: index must be an integer tensor with as many dims as the input ({a.ndim}), "
+                         f"got {index.dtype} of shape {index.shape}")
+    (axis,) = normalize_axes(dim, a.ndim, op)
+    if any(m > n for d, (m, n) in enumerate(zip(index.shape, a.shape)) if d != axis):
+        raise ShapeError(f"{op}: index of shape {index.shape} is larger than the input {a.shape} outside dim {dim}")
+    return tuple(index if d == axis else xp.arange(m).reshape([m if e == d else 1 for e in range(a.ndim)])
+                 for d, m in enumerate(index.shape))
+
+
+@public("gather")
+def gather(a: Tensor, dim: int, index) -> Tensor:
+    """out[i][j][k] = a[i][index[i][j][k]][k] for dim 1 (PyTorch's ``gather``); out has index's shape."""
+    return GetItem(_gather_index("gather", a, dim, index), array_module(a.data))(a)
+
+
+def _scattered(op: str, a: Tensor, dim: int, index, src) -> tuple:
+    """(a mask of a's shape, True at the positions ``index`` names along ``dim``; how many it
+    names, repeats counted; src's values scattered there into zeros, summed where one repeats)."""
+    positions = _gather_index(op, a, dim, index)
+    xp = array_module(a.data)
+    targeted = xp.zeros(a.shape, dtype=bool)
+    targeted[positions] = True
+    picked = numpy.broadcast_shapes(*(p.shape for p in positions)) if a.ndim else ()
+    if not isinstance(src, Tensor):
+        src = as_tensor_like(xp.full(picked, src), a)
+    src = GetItem(tuple(slice(0, m) for m in picked))(src)
+    return targeted, math.prod(picked), GetItemBackward(a.shape, positions)(src)
+
+
+@public("scatter_add")
+def scatter_add(a: Tensor, dim: int, index, src: Tensor) -> Tensor:
+    """``a`` plus src's elements added at ``index`` along ``dim`` (PyTorch's ``scatter_add``)."""
+    return a + _scattered("scatter_add", a, dim, index, src)[2]
+
+
+@public("scatter")
+def scatter(a: Tensor, dim: int, index, src) -> Tensor:
+    """``a`` with src's elements (or a number) written at ``index`` along ``dim`` (PyTorch's
+    ``scatter``). An index that names one position twice is an error: PyTorch leaves which
+    value wins undefined."""
+    targeted, picks, scattered = _scattered("scatter", a, dim, index, src)
+    if int(targeted.sum()) != picks:
+        raise ValueError(f"scatter: index names some position of dim {dim} twice, and which value would win is "
+                         f"undefined (as in PyTorch); use scatter_add to sum them")
+    return where(Tensor(targeted), scattered, a)
+
+
+@public("masked_fill")
+def masked_fill(a: Tensor, mask, value) -> Tensor:
+    """``a`` with ``value`` (a number or a 0-d Tensor) where the boolean ``mask`` (broadcast) is True."""
+    mask = mask.data if isinstance(mask, Tensor) else array_module(a.data).asarray(mask)
+    if mask.dtype.kind != "b":
+        raise TypeError(f"masked_fill: mask must be boolean, got {mask.dtype}")
+    return where(Tensor(mask), as_tensor_like(value, a), a)
+
+
+def _triangle(op: str, a: Tensor, diagonal: int, lower: bool) -> Tensor:
+    if a.ndim < 2:
+        raise ShapeError(f"{op}: expects a matrix or a batch of them, got shape {a.shape}")
+    xp = array_module(a.data)
+    rows, columns = a.shape[-2:]
+    keep = xp.tri(rows, columns, diagonal, dtype=bool) if lower else ~xp.tri(rows, columns, diagonal - 1, dtype=bool)
+    return where(Tensor(keep), a, as_tensor_like(0, a))
+
+
+@public("tril")
+def tril(a: Tensor, diagonal: int = 0) -> Tensor:
+    """The lower triangle (on and below the ``diagonal``-th diagonal) of the last two axes; zeros elsewhere."""
+    return _triangle("tril", a, diagonal, lower=True)
+
+
+@public("triu")
+def triu(a: Tensor, diagonal: int = 0) -> Tensor:
+    """The upper triangle (on and above the ``diagonal``-th diagonal) of the last two axes; zeros elsewhere."""
+    return _triangle("triu", a, diagonal, lower=False)
+
+
+@register("contiguous")
+class Contiguous(Function):
+    """y = x in C order (a copy only when x is not already): what a view needs before its memory
+    is read as rows. x: S → y: S."""
+
+    def forward(self, x):
+        return x.copy(order="C")
+
+    formula = "y = x laid out in rows ⇒ dx = dy"
+
+    def backward(self, dy):
+        return (dy,)
+
+    def backward_graph(self, dy):
+        return (dy,)
+
+
+@public("contiguous")
+def contiguous(a: Tensor) -> Tensor:
+    return a if a.data.flags.c_contiguous else Contiguous()(a)

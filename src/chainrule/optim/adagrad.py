@@ -5,6 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..backend import array_module
+from ..tensor import gradient_array
 from .gradient import effective_gradient
 from .optimizer import Optimizer, ParamsT, check_finite
 
@@ -44,7 +45,7 @@ class Adagrad(Optimizer):
                 state = self.state[p] = {"step": 0, "sum": xp.full_like(param, group["initial_accumulator_value"])}
             state["step"] += 1
             scratch, spare = self._workspace.arrays(param)
-            direction = effective_gradient(param, p.grad, float(group["weight_decay"]), bool(group["maximize"]),
+            direction = effective_gradient(param, gradient_array(p), float(group["weight_decay"]), bool(group["maximize"]),
                                            out=scratch)
             total = state["sum"]
             xp.add(total, xp.multiply(direction, direction, out=spare), out=total)

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..backend import array_module
+from ..tensor import gradient_array
 
 from .gradient import effective_gradient
 from .optimizer import Optimizer, ParamsT, check_finite
@@ -75,7 +76,7 @@ class Adam(Optimizer):
             amsgrad = bool(group["amsgrad"])
             maximize = bool(group["maximize"])
             for p in group["params"]:
-                grad = p.grad
+                grad = gradient_array(p)
                 if grad is None:
                     continue
                 param = p.data

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .. import backend
-from ..tensor import Tensor, backward_calls
+from ..tensor import Tensor, backward_calls, gradient_array
 from .workspace import Workspace
 
 ParamsT = Iterable[Tensor] | Iterable[dict]
@@ -95,7 +95,7 @@ class Optimizer:
         ids = []
         for group in self.param_groups:
             for p in group["params"]:
-                grad = p.grad
+                grad = gradient_array(p)
                 if grad is not None:
                     if grad.shape != p.data.shape:
                         self._refuse_misshaped_gradients()

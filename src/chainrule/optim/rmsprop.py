@@ -5,6 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..backend import array_module
+from ..tensor import gradient_array
 from .gradient import effective_gradient
 from .optimizer import Optimizer, ParamsT, check_finite
 
@@ -52,7 +53,7 @@ class RMSprop(Optimizer):
                     state["grad_avg"] = xp.zeros_like(param)
             state["step"] += 1
             scratch, spare = self._workspace.arrays(param)
-            direction = effective_gradient(param, p.grad, float(group["weight_decay"]), bool(group["maximize"]),
+            direction = effective_gradient(param, gradient_array(p), float(group["weight_decay"]), bool(group["maximize"]),
                                            out=scratch)
             square_avg = state["square_avg"]
             xp.multiply(square_avg, alpha, out=square_avg)

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import backend, kernels
+from ..tensor import gradient_array
 from .gradient import effective_gradient
 from .optimizer import Optimizer, ParamsT, check_finite
 
@@ -81,7 +82,7 @@ class SGD(Optimizer):
             nesterov = bool(group["nesterov"])
             maximize = bool(group["maximize"])
             for p in group["params"]:
-                grad = p.grad
+                grad = gradient_array(p)
                 if grad is None:
                     continue
                 param = p.data
