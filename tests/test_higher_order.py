@@ -312,3 +312,22 @@ def test_optimizers_and_clipping_step_on_the_tensor_gradients_create_graph_leave
             opt.step()
         steps.append(w.numpy().copy())
     np.testing.assert_array_equal(steps[0], steps[1])
+
+
+def test_autograd_grad_of_outputs_that_depend_on_each_other_against_torch():
+    """z is computed from y: the walk must reach y after z's contribution to it (one topological order)."""
+    torch = pytest.importorskip("torch")
+    x = cr.tensor([0.5, -1.0, 2.0], dtype="float64", requires_grad=True)
+    y = cr.tanh(x) * x
+    z = (y * y).sum()
+    g = np.array([1.0, -2.0, 0.5])
+    ours = cr.autograd.grad([y, z], x, grad_outputs=[g, None], retain_graph=True)[0].numpy()
+    xt = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    yt = torch.tanh(xt) * xt
+    zt = (yt * yt).sum()
+    theirs = torch.autograd.grad([yt, zt], xt, grad_outputs=[torch.tensor(g), None])[0].numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-14)
+    for first in ([z, y], [y, z]):  # either order of the outputs
+        again = cr.autograd.grad(first, x, grad_outputs=[None, g] if first[0] is z else [g, None],
+                                 retain_graph=True)[0].numpy()
+        np.testing.assert_allclose(again, theirs, rtol=1e-14)

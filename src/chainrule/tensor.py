@@ -525,8 +525,10 @@ class Tensor:
             grad = Tensor(grad)
         if self.creator is None:
             _accumulate_leaf(self, grad)
-            return
-        _run_backward({self.creator: grad}, retain_graph, create_graph)
+        elif create_graph or _hooks_registered:
+            _run_backward(self.creator, _walk_graph, {self.creator: grad}, retain_graph, create_graph, None)
+        else:
+            _run_backward(self.creator, _walk_backward, self.creator, grad, retain_graph)
 
     # operators, ops and creation helpers are installed by chainrule.ops
 
@@ -567,14 +569,8 @@ def _accumulate_leaf(tensor: Tensor, grad, may_be_shared: bool = True) -> None:
 
     Never add in place, and copy a gradient that someone else may hold (the caller's
     array, another input's gradient) or that is a view (a read-only broadcast from a
-    sum's backward); a fresh array from an op's backward is kept without a copy. A Tensor
-    gradient (``create_graph=True``) is added on the graph.
+    sum's backward); a fresh array from an op's backward is kept without a copy.
     """
-    if isinstance(grad, Tensor):
-        previous = tensor.grad
-        tensor.grad = grad if previous is None else (
-            previous if isinstance(previous, Tensor) else Tensor(previous)) + grad
-        return
     if tensor.grad is not None:
         tensor.grad = tensor.grad + grad
     elif may_be_shared or grad.base is not None or (isinstance(grad, numpy.ndarray) and not grad.flags.writeable):
@@ -586,22 +582,36 @@ def _accumulate_leaf(tensor: Tensor, grad, may_be_shared: bool = True) -> None:
         tensor.grad = grad
 
 
+def _accumulate_leaf_on_graph(tensor: Tensor, grad: Tensor) -> None:
+    """Add a Tensor gradient (``create_graph=True``) into ``tensor.grad`` on the graph, as a Tensor."""
+    previous = tensor.grad
+    if previous is None:
+        tensor.grad = grad
+    else:
+        tensor.grad = (previous if isinstance(previous, Tensor) else Tensor(previous)) + grad
+
+
 def topological_order(*roots: Function) -> list:
-    """The nodes reachable from ``roots``, each before every node it depends on."""
+    """The nodes reachable from ``roots``, each before every node it depends on (a root reachable
+    from another root, too: each root's search runs after the previous one's, none marked early)."""
     order = []
-    visited = set(roots)
-    stack = [(root, iter(root.inputs)) for root in reversed(roots)]
-    while stack:
-        node, pending_inputs = stack[-1]
-        for tensor in pending_inputs:
-            creator = tensor.creator
-            if creator is not None and creator not in visited:
-                visited.add(creator)
-                stack.append((creator, iter(creator.inputs)))
-                break
-        else:
-            stack.pop()
-            order.append(node)
+    visited = set()
+    for root in roots:
+        if root in visited:
+            continue
+        visited.add(root)
+        stack = [(root, iter(root.inputs))]
+        while stack:
+            node, pending_inputs = stack[-1]
+            for tensor in pending_inputs:
+                creator = tensor.creator
+                if creator is not None and creator not in visited:
+                    visited.add(creator)
+                    stack.append((creator, iter(creator.inputs)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
     order.reverse()
     return order
 
@@ -688,19 +698,13 @@ def last_backward_root() -> Function | None:
     return None if _last_root is None else _last_root()
 
 
-def _run_backward(seeds: dict, retain_graph: bool, create_graph: bool = False, captured: dict | None = None) -> None:
-    """Run the backward pass from ``seeds`` (node → gradient of its output), then the queued
-    callbacks. ``captured`` (for ``autograd.grad``): a leaf's id, or a non-leaf's creator →
-    [tensor, gradient]; the gradients of those tensors go there and no ``grad`` changes."""
+def _run_backward(root: Function, walk, *arguments) -> None:
+    """``walk(*arguments)`` (a backward pass that starts at ``root``), then the callbacks it queued."""
     global _queued_callbacks, _last_root
-    _last_root = weakref.ref(next(iter(seeds)))
+    _last_root = weakref.ref(root)
     outer, _queued_callbacks = _queued_callbacks, []
     try:
-        if create_graph:
-            with _GradMode(True):
-                _walk_backward(seeds, retain_graph, True, captured)
-        else:
-            _walk_backward(seeds, retain_graph, False, captured)
+        walk(*arguments)
         callbacks = _queued_callbacks
     finally:
         _queued_callbacks = outer
@@ -708,16 +712,72 @@ def _run_backward(seeds: dict, retain_graph: bool, create_graph: bool = False, c
         callback()
 
 
-def _walk_backward(seeds: dict, retain_graph: bool, create_graph: bool, captured: dict | None) -> None:
+def _walk_backward(root: Function, grad, retain_graph: bool) -> None:
+    """The first-order walk on arrays into the leaves' ``grad``: the fast path, kept to the
+    essentials because at batch size 1 its overhead is what a step costs. Everything else
+    (create_graph, autograd.grad, hooks) takes :func:`_walk_graph`."""
+    pending = {root: grad}
+    for node in topological_order(root):
+        grad_out = pending.pop(node, None)
+        if grad_out is None:
+            continue
+        if node._released:
+            raise RuntimeError(
+                f"backward through {node.name} a second time: its saved arrays were freed "
+                f"by the first backward(). Pass retain_graph=True to the first call to keep them."
+            )
+        if node._retained is not None:
+            kept = node._retained()
+            if kept is not None:
+                _accumulate_leaf(kept, grad_out)
+        started = time.perf_counter() if _observers else 0.0
+        inputs = node.inputs
+        grads = gradient_tuple(node, node.backward(grad_out), len(inputs))
+        if _observers:
+            _notify("on_backward", node, grad_out, grads, time.perf_counter() - started)
+        if not retain_graph:
+            node.release()
+        repeated = None  # whether backward returned one array for two inputs; asked only for leaves
+        for tensor, g in zip(inputs, grads):
+            if g is None or not tensor.requires_grad:
+                continue
+            data = tensor.data
+            if g.shape != data.shape or g.dtype != data.dtype:
+                g = fit_gradient(node.name, data.shape, data.dtype, g)
+            creator = tensor.creator
+            if creator is None:
+                # A fresh gradient is kept without a copy, unless the same array also goes
+                # elsewhere: it is grad_out passed through, or returned for two inputs.
+                if repeated is None:
+                    present = [id(other) for other in grads if other is not None]
+                    repeated = len(set(present)) < len(present)
+                _accumulate_leaf(tensor, g, may_be_shared=repeated or g is grad_out)
+            elif creator in pending:
+                pending[creator] = pending[creator] + g
+            else:
+                pending[creator] = g
+
+
+def _walk_graph(seeds: dict, retain_graph: bool, create_graph: bool, captured: dict | None) -> None:
+    """The general walk: from several outputs (``seeds``: node → gradient of its output), into
+    ``captured`` (``autograd.grad``: a leaf's id, or a non-leaf's creator → [tensor, gradient])
+    or the leaves, through each node's ``backward_graph`` when ``create_graph``, running gradient
+    hooks. Grad mode is ``create_graph`` meanwhile, as in PyTorch's engine."""
+    with _GradMode(create_graph):
+        _walk_graph_nodes(seeds, retain_graph, create_graph, captured)
+
+
+def _walk_graph_nodes(seeds: dict, retain_graph: bool, create_graph: bool, captured: dict | None) -> None:
     pending = dict(seeds)
     order = topological_order(*seeds)
     useful = None if captured is None else _leading_to(order, captured)
-    hooked_leaves = {} if _hooks_registered else None  # id → (leaf, its gradient so far): its hooks see it whole
+    accumulate = _accumulate_leaf_on_graph if create_graph else _accumulate_leaf
+    hooked_leaves = {}  # id → (leaf, its gradient so far): its hooks see it whole, once
     for node in order:
         grad_out = pending.pop(node, None)
         if grad_out is None:
             continue
-        if hooked_leaves is not None and _hooks_of(node):
+        if _hooks_of(node):
             grad_out = _run_hooks(_hooks_of(node), grad_out)
         if node._released:
             raise RuntimeError(
@@ -732,7 +792,7 @@ def _walk_backward(seeds: dict, retain_graph: bool, create_graph: bool, captured
         elif node._retained is not None:
             kept = node._retained()
             if kept is not None:
-                _accumulate_leaf(kept, grad_out)
+                accumulate(kept, grad_out)
         started = time.perf_counter() if _observers else 0.0
         inputs = node.inputs
         if create_graph:
@@ -748,7 +808,6 @@ def _walk_backward(seeds: dict, retain_graph: bool, create_graph: bool, captured
             _notify("on_backward", node, grad_out, grads, time.perf_counter() - started)
         if not retain_graph:
             node.release()
-        repeated = None  # whether backward returned one array for two inputs; asked only for leaves
         for tensor, g in zip(inputs, grads):
             if g is None or not tensor.requires_grad:
                 continue
@@ -756,29 +815,18 @@ def _walk_backward(seeds: dict, retain_graph: bool, create_graph: bool, captured
             if g.shape != data.shape or g.dtype != data.dtype:
                 g = fit_gradient(node.name, data.shape, data.dtype, g)
             creator = tensor.creator
-            if creator is None and hooked_leaves is not None and _hooks_of(tensor):
+            if creator is not None:
+                pending[creator] = pending[creator] + g if creator in pending else g
+            elif _hooks_of(tensor) or (captured is not None and id(tensor) in captured):
                 earlier = hooked_leaves.get(id(tensor))
                 hooked_leaves[id(tensor)] = (tensor, g if earlier is None else earlier[1] + g)
-            elif creator is None:
-                if captured is not None:
-                    if id(tensor) in captured:
-                        _capture(captured[id(tensor)], g)
-                    continue
-                # A fresh gradient is kept without a copy, unless the same array also goes
-                # elsewhere: it is grad_out passed through, or returned for two inputs.
-                if repeated is None:
-                    present = [id(other) for other in grads if other is not None]
-                    repeated = len(set(present)) < len(present)
-                _accumulate_leaf(tensor, g, may_be_shared=repeated or g is grad_out)
-            elif creator in pending:
-                pending[creator] = pending[creator] + g
-            else:
-                pending[creator] = g
-    for tensor, g in (hooked_leaves or {}).values():
+            elif captured is None:
+                accumulate(tensor, g)
+    for tensor, g in hooked_leaves.values():
         g = _run_hooks(_hooks_of(tensor), g)
         if captured is None:
-            _accumulate_leaf(tensor, g)
-        elif id(tensor) in captured:
+            accumulate(tensor, g)
+        else:
             _capture(captured[id(tensor)], g)
 
 
@@ -836,7 +884,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
             node = output.creator
             seeds[node] = seed if node not in seeds else seeds[node] + seed
     if seeds:
-        _run_backward(seeds, retain_graph, create_graph, captured)
+        _run_backward(next(iter(seeds)), _walk_graph, seeds, retain_graph, create_graph, captured)
     results = []
     for i, (tensor, value) in enumerate(slots):
         if value is None and not allow_unused:
