@@ -181,6 +181,9 @@ def test_nn_functional_matches_torch():
     (lambda: cr.nn.ELU(0.5), lambda: torch.nn.ELU(0.5)),
     (lambda: cr.nn.Softplus(2.0, 3.0), lambda: torch.nn.Softplus(2.0, 3.0)),
     (lambda: cr.nn.Identity(), lambda: torch.nn.Identity()),
+    (lambda: cr.nn.Mish(), lambda: torch.nn.Mish()),
+    (lambda: cr.nn.Hardswish(), lambda: torch.nn.Hardswish()),
+    (lambda: cr.nn.Hardtanh(-2.0, 1.5), lambda: torch.nn.Hardtanh(-2.0, 1.5)),
 ])
 def test_activation_layers_match_torch_eager_and_fused(ours, theirs):
     data = np.random.default_rng(5).standard_normal((4, 6)) * 3

@@ -81,3 +81,19 @@ case("elu", lambda x: cr.elu(x) * x, lambda x: torch().nn.functional.elu(x) * x,
 for tag, x in [("randn", randn(3, 4) * 1.5), ("empty", randn(0, 2)), ("0-d", randn())]:
     case("erf", cr.erf, lambda a: torch().erf(a), x, id=f"erf({tag})")
 case("erf", lambda x: x.erf() * x, lambda x: torch().erf(x) * x, randn(5), id="erf(x)*x")
+
+# -- mish, hardswish, hardtanh -----------------------------------------------------------------
+_away_from_kinks = np.array([[-4.0, -3.4, -2.9, -1.0], [-0.2, 0.4, 2.9, 3.3], [5.0, -6.0, 0.9, -1.1]])
+for tag, x in [("randn", randn(3, 4) * 3), ("empty", randn(0, 2)), ("extremes", _extremes)]:
+    # torch's second derivative of mish overflows to NaN at x = 800, where it is 0 (ours, and finite differences)
+    case("mish", cr.mish, lambda a: torch().nn.functional.mish(a), x, id=f"mish({tag})",
+         torch_second_order=tag != "extremes")
+case("hardswish", cr.hardswish, lambda a: torch().nn.functional.hardswish(a), _away_from_kinks, id="hardswish")
+case("hardswish", lambda a: cr.hardswish(a) * a, lambda a: torch().nn.functional.hardswish(a) * a, _away_from_kinks,
+     id="hardswish(x)*x")
+case("hardtanh", cr.hardtanh, lambda a: torch().nn.functional.hardtanh(a), _away_from_kinks / 3, id="hardtanh")
+case("hardtanh", lambda a: cr.hardtanh(a, -0.5, 2.0), lambda a: torch().nn.functional.hardtanh(a, -0.5, 2.0),
+     _away_from_kinks / 2 + 0.013, id="hardtanh(-0.5,2)")
+case("hardtanh", lambda w: cr.hardtanh(cr.tensor([-1.0, 1.0, 0.5], dtype=w.dtype).to(w.device)) * w,
+     lambda w: torch().nn.functional.hardtanh(torch().tensor([-1.0, 1.0, 0.5], dtype=w.dtype)) * w, randn(3),
+     id="hardtanh(at the bounds)")

@@ -8,8 +8,9 @@
 Parameter names, shapes and state_dict keys match PyTorch's.
 """
 from . import functional, init, utils
-from .activation import ELU, GELU, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
-from .container import ModuleList, Sequential
+from .activation import (ELU, GELU, Hardswish, Hardtanh, Identity, LeakyReLU, LogSoftmax, Mish, ReLU, Sigmoid, SiLU,
+                         Softmax, Softplus, Tanh)
+from .container import ModuleDict, ModuleList, ParameterList, Sequential
 from .conv import Conv2d
 from .dropout import Dropout, Dropout2d
 from .embedding import Embedding
@@ -23,7 +24,8 @@ from .parameter import Parameter
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 
 __all__ = [
-    "functional", "init", "utils", "Module", "Parameter", "IncompatibleKeys", "Sequential", "ModuleList", "Fused",
+    "functional", "init", "utils", "Module", "Parameter", "IncompatibleKeys", "Sequential", "ModuleList", "ModuleDict",
+    "ParameterList", "Fused", "Mish", "Hardswish", "Hardtanh",
     "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softmax", "LogSoftmax", "SiLU", "ELU", "Softplus", "Identity", "Flatten", "Unflatten", "Dropout",
     "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Embedding",
     "MSELoss", "CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss",

@@ -124,3 +124,33 @@ class Identity(Module):
 
     def as_function(self, *others):
         return None, ()
+
+
+class Mish(Module):
+    """x·tanh(softplus(x)). x: S → S."""
+
+    def as_function(self):
+        return activations.Mish(), ()
+
+
+class Hardswish(Module):
+    """x·relu6(x + 3)/6. x: S → S."""
+
+    def as_function(self):
+        return activations.Hardswish(), ()
+
+
+class Hardtanh(Module):
+    """x clipped to [min_val, max_val] (no gradient at the bounds, as PyTorch). x: S → S."""
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0):
+        super().__init__()
+        if min_val > max_val:
+            raise ValueError(f"Hardtanh: min_val {min_val} is above max_val {max_val}")
+        self.min_val, self.max_val = min_val, max_val
+
+    def as_function(self):
+        return activations.Hardtanh(self.min_val, self.max_val), ()
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}"

@@ -61,8 +61,8 @@ class Fused(Module):
     ``model`` is a layer or a (nested) Sequential of layers that apply one op each (every
     layer of ``nn`` does: they are described by :meth:`Module.as_function`; losses with a
     Tensor target). A module that defines its own ``forward`` runs the whole call module by
-    module, with a warning naming it, once; so does an active observer (``inspect.trace``,
-    anomaly detection), silently. Parameters are the model's (and the loss's), under the
+    module, with a warning naming it, once; so does a module with forward hooks, and an active
+    observer (``inspect.trace``, anomaly detection), silently. Parameters are the model's (and the loss's), under the
     names ``model.…`` and ``loss_fn.…``.
     """
 
@@ -100,6 +100,11 @@ class Fused(Module):
                 refused = self.loss_fn
             if refused is not None:
                 self._fall_back(refused, "defines its own forward()")
+            hooked = next((m for m in [*self.model.modules(), *([self.loss_fn] if self.loss_fn else [])]
+                           if m._forward_hooks or m._forward_pre_hooks), None)
+            if refused is None and hooked is not None:
+                self._fall_back(hooked, "has forward hooks")
+                refused = hooked
             self._layers = layers if refused is None else None
             self._layers_read_at = layout_version()
         return self._layers

@@ -18,10 +18,23 @@ import numpy
 
 from .. import backend
 from ..errors import CheckpointError
-from ..tensor import Tensor
+from ..tensor import Tensor, gradient_array
 from .parameter import Parameter
 
 _REGISTRIES = ("_parameter_names", "_buffer_names", "_module_names")
+
+
+class HookHandle:
+    """What ``register_forward_hook`` and ``register_forward_pre_hook`` return."""
+
+    def __init__(self, hooks: list, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        global _layout_version
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+            _layout_version += 1
 
 
 class IncompatibleKeys(NamedTuple):
@@ -95,8 +108,51 @@ class Module:
                 raise
             raise relabelled from None
 
+    _forward_pre_hooks: tuple | list = ()
+    _forward_hooks: tuple | list = ()
+
     def __call__(self, *inputs, **kwargs):
-        return self.forward(*inputs, **kwargs)
+        if not (self._forward_pre_hooks or self._forward_hooks):
+            return self.forward(*inputs, **kwargs)
+        for hook in tuple(self._forward_pre_hooks):
+            changed = hook(self, inputs)
+            if changed is not None:
+                inputs = changed if isinstance(changed, tuple) else (changed,)
+        output = self.forward(*inputs, **kwargs)
+        for hook in tuple(self._forward_hooks):
+            changed = hook(self, inputs, output)
+            if changed is not None:
+                output = changed
+        return output
+
+    def register_forward_pre_hook(self, hook) -> HookHandle:
+        """Call ``hook(module, args)`` before each forward; a value it returns (a tuple, or one
+        input) replaces the arguments. ``nn.Fused`` runs a model with hooks module by module."""
+        return self._add_hook("_forward_pre_hooks", hook)
+
+    def register_forward_hook(self, hook) -> HookHandle:
+        """Call ``hook(module, args, output)`` after each forward; a value it returns replaces the output."""
+        return self._add_hook("_forward_hooks", hook)
+
+    def _add_hook(self, kind: str, hook) -> HookHandle:
+        global _layout_version
+        hooks = self.__dict__.setdefault(kind, [])
+        hooks.append(hook)
+        _layout_version += 1  # nn.Fused re-reads its layers, and sees the hook
+        return HookHandle(hooks, hook)
+
+    def apply(self, fn) -> Module:
+        """Call ``fn(module)`` on every sub-module, then on this one (PyTorch's order); returns self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Set ``requires_grad`` on every parameter (False freezes them); returns self."""
+        for parameter in self.parameters():
+            parameter.requires_grad_(requires_grad)
+        return self
 
     def as_function(self, *others):
         """The one op this module applies, for :meth:`forward` and :class:`nn.Fused`.
@@ -237,10 +293,14 @@ class Module:
         """Set evaluation mode (dropout off, running statistics) on this module and all below."""
         return self.train(False)
 
-    def zero_grad(self) -> None:
-        """Forget every parameter's gradient (set it to None)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget every parameter's gradient: None (the default, as PyTorch), or zeros in place."""
         for parameter in self.parameters():
-            parameter.grad = None
+            if set_to_none or parameter.grad is None:
+                parameter.grad = None
+            else:
+                parameter.grad = gradient_array(parameter)
+                parameter.grad[...] = 0
 
     def to(self, *args, device: str | None = None, dtype=None) -> Module:
         """Move every parameter and buffer to ``device`` and/or cast the floating ones to
@@ -303,7 +363,8 @@ class Module:
 
         Raises CheckpointError, listing every problem at once, when a shape or dtype
         differs, or (with ``strict``) when a key is missing or unexpected. Nothing is
-        copied unless everything fits.
+        copied unless everything fits. A floating array of another floating dtype is cast, as
+        PyTorch does (a float64 checkpoint into a float32 model); other dtypes must match.
         """
         own = dict(self._state_items())
         missing = [name for name in own if name not in state_dict]
@@ -316,7 +377,7 @@ class Module:
             array = backend.to_numpy(value.data if isinstance(value, Tensor) else value)
             if array.shape != tensor.shape:
                 mis_shaped.append(f"{name}: model {tensor.shape}, state_dict {array.shape}")
-            elif array.dtype != tensor.dtype:
+            elif array.dtype != tensor.dtype and not (array.dtype.kind == tensor.dtype.kind == "f"):
                 mis_typed.append(f"{name}: model {tensor.dtype}, state_dict {array.dtype}")
             arrays[name] = array
         problems = [(label, items) for label, items in [

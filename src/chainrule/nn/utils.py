@@ -1,5 +1,5 @@
-"""Utilities on parameters' gradients, with PyTorch's names: ``nn.utils.clip_grad_norm_`` and
-``clip_grad_value_``."""
+"""Utilities on parameters and their gradients, with PyTorch's names (``nn.utils``):
+``clip_grad_norm_``, ``clip_grad_value_``, ``parameters_to_vector``, ``vector_to_parameters``."""
 from __future__ import annotations
 
 import math
@@ -45,3 +45,25 @@ def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float) -
     for p in _with_gradients(parameters):
         grad = gradient_array(p)
         array_module(grad).clip(grad, -clip_value, clip_value, out=grad)
+
+
+def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
+    """Every parameter's values, flattened and concatenated into one vector (a copy, no graph)."""
+    arrays = [p.data.reshape(-1) for p in parameters]
+    if not arrays:
+        raise ValueError("parameters_to_vector: no parameters")
+    return Tensor(array_module(arrays[0]).concatenate(arrays))
+
+
+def vector_to_parameters(vector: Tensor, parameters: Iterable[Tensor]) -> None:
+    """Copy consecutive slices of ``vector`` into the parameters, in place (the inverse of
+    :func:`parameters_to_vector`); its length must be their total size."""
+    parameters = list(parameters)
+    values = vector.data if isinstance(vector, Tensor) else vector
+    total = sum(p.size for p in parameters)
+    if values.ndim != 1 or values.size != total:
+        raise ValueError(f"vector_to_parameters: expected a vector of {total} elements, got shape {values.shape}")
+    start = 0
+    for p in parameters:
+        p.data[...] = values[start:start + p.size].reshape(p.shape)
+        start += p.size

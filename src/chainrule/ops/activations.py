@@ -12,7 +12,7 @@ from .. import kernels
 from ..backend import array_module
 from ..tensor import Function, Tensor
 from .dtypes import floating
-from .elementwise import where
+from .elementwise import Clip, where
 from .reductions import reduced_axes, stable_max
 from .registry import public, register
 
@@ -437,3 +437,83 @@ def log_softmax(a: Tensor, axis: int | None = None, *, dim: int | None = None) -
     if axis is not None and dim is not None:
         raise TypeError("log_softmax: give dim (PyTorch's name) or axis (NumPy's), not both")
     return LogSoftmax(-1 if axis is None and dim is None else axis if dim is None else dim)(floating(a))
+
+
+@register("mish")
+class Mish(Function):
+    """y = x·tanh(softplus(x)), softplus(x) = log(1 + eˣ)."""
+
+    saved_names = ("x",)
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        xp = array_module(x)
+        return x * xp.tanh(xp.logaddexp(x, 0))
+
+    formula = "y = x·tanh(s), s = log(1 + eˣ) ⇒ dx = dy·(tanh(s) + x·(1 − tanh²(s))·σ(x))"
+
+    def backward(self, dy):
+        (x,) = self.saved_tensors
+        xp = array_module(x)
+        t = xp.tanh(xp.logaddexp(x, 0))
+        return (dy * (t + x * (1.0 - t * t) * _stable_sigmoid(x)),)
+
+    def backward_graph(self, dy):
+        (x,) = self.inputs
+        t = tanh(Softplus()(x))
+        return (dy * (t + x * (1.0 - t * t) * sigmoid(x)),)
+
+
+@public("mish")
+def mish(a: Tensor) -> Tensor:
+    return Mish()(floating(a))
+
+
+@register("hardswish")
+class Hardswish(Function):
+    """y = x·relu6(x + 3)/6: 0 below −3, x above 3, x(x + 3)/6 between."""
+
+    saved_names = ("x",)
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return x * array_module(x).clip(x + 3.0, 0.0, 6.0) / 6.0
+
+    formula = "y = x·min(max(x + 3, 0), 6)/6 ⇒ dx = dy·(0 for x < −3, (2x + 3)/6 for −3 ≤ x ≤ 3, 1 above)"
+
+    def _slope(self, x, xp):
+        # PyTorch's convention at the kinks: (2x + 3)/6 on [−3, 3] (so −½ at −3, 3/2 at 3)
+        return xp.where(x < -3.0, 0.0, xp.where(x <= 3.0, (2.0 * x + 3.0) / 6.0, 1.0)).astype(x.dtype, copy=False)
+
+    def backward(self, dy):
+        (x,) = self.saved_tensors
+        return (dy * self._slope(x, array_module(x)),)
+
+    def backward_graph(self, dy):
+        (x,) = self.inputs
+        inner = Tensor((x.data >= -3.0) & (x.data <= 3.0))
+        above = Tensor((x.data > 3.0).astype(x.dtype))
+        return (dy * (where(inner, (x * 2.0 + 3.0) / 6.0, 0.0) + above),)
+
+
+@public("hardswish")
+def hardswish(a: Tensor) -> Tensor:
+    return Hardswish()(floating(a))
+
+
+@register("hardtanh")
+class Hardtanh(Clip):
+    """y = min(max(x, min_val), max_val), as clip; PyTorch's hardtanh passes no gradient at the
+    bounds themselves, where clamp passes it."""
+
+    def _inside(self, a, xp):
+        return (a > self.low) & (a < self.high)
+
+    formula = "y = min(max(a, min_val), max_val) ⇒ da = dy·[min_val < a < max_val]"
+
+
+@public("hardtanh")
+def hardtanh(a: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val {min_val} is above max_val {max_val}")
+    return Hardtanh(min_val, max_val)(a)

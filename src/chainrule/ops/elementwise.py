@@ -447,13 +447,17 @@ class Clip(Function):
 
     def forward(self, a):
         xp = array_module(a)
+        self.save_for_backward(self._inside(a, xp))
+        return xp.clip(a, self.low, self.high).astype(a.dtype, copy=False)
+
+    def _inside(self, a, xp):
+        """Where the gradient passes: between the bounds, bounds included (as torch.clamp)."""
         inside = xp.ones(a.shape, dtype=bool)
         if self.low is not None:
             inside &= a >= self.low
         if self.high is not None:
             inside &= a <= self.high
-        self.save_for_backward(inside)
-        return xp.clip(a, self.low, self.high).astype(a.dtype, copy=False)
+        return inside
 
     formula = "y = clip(a, low, high) ⇒ da = dy·[low ≤ a ≤ high]"
 
