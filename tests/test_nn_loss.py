@@ -32,7 +32,7 @@ def run_loss(ours, theirs, prediction, target, dtype):
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("smoothing", [0.0, 0.2])
 def test_cross_entropy(dtype, reduction, smoothing):
-    run_loss(nn.CrossEntropyLoss(reduction, smoothing), tnn.CrossEntropyLoss(reduction=reduction,
+    run_loss(nn.CrossEntropyLoss(reduction=reduction, label_smoothing=smoothing), tnn.CrossEntropyLoss(reduction=reduction,
                                                                              label_smoothing=smoothing),
              rng.standard_normal((6, 4)) * 3, LABELS, dtype)
 
@@ -41,7 +41,7 @@ def test_cross_entropy(dtype, reduction, smoothing):
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_nll(dtype, reduction):
     log_probs = np.log(rng.dirichlet(np.ones(4), size=6))
-    run_loss(nn.NLLLoss(reduction), tnn.NLLLoss(reduction=reduction), log_probs, LABELS, dtype)
+    run_loss(nn.NLLLoss(reduction=reduction), tnn.NLLLoss(reduction=reduction), log_probs, LABELS, dtype)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -102,3 +102,64 @@ def test_reduction_is_validated():
         nn.MSELoss("average")
     with pytest.raises(ValueError, match="label_smoothing must be in"):
         nn.CrossEntropyLoss(label_smoothing=1.5)
+
+
+_WEIGHT = np.array([0.5, 2.0, 1.0, 1.5])
+_IGNORED = np.array([2, -100, 1, 0, -100, 3])
+_PROBABILITIES = rng.dirichlet(np.ones(4), 6)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("fused", [False, True])
+@pytest.mark.parametrize("name, ours, theirs, prediction, target", [
+    ("CE(weight, ignore, smoothing)",
+     lambda d: nn.CrossEntropyLoss(weight=_WEIGHT.astype(d), ignore_index=-100, label_smoothing=0.1),
+     lambda d: tnn.CrossEntropyLoss(weight=torch.tensor(_WEIGHT.astype(d)), ignore_index=-100, label_smoothing=0.1),
+     rng.standard_normal((6, 4)), _IGNORED),
+    ("CE(probabilities)", lambda d: nn.CrossEntropyLoss(), lambda d: tnn.CrossEntropyLoss(), rng.standard_normal((6, 4)),
+     _PROBABILITIES),
+    ("NLL(weight, ignore)", lambda d: nn.NLLLoss(weight=_WEIGHT, reduction="sum"),
+     lambda d: tnn.NLLLoss(weight=torch.tensor(_WEIGHT.astype(d)), reduction="sum"), rng.standard_normal((6, 4)), _IGNORED),
+    ("L1", lambda d: nn.L1Loss(), lambda d: tnn.L1Loss(), rng.standard_normal((3, 4)), rng.standard_normal((3, 4))),
+    ("SmoothL1", lambda d: nn.SmoothL1Loss(beta=0.5), lambda d: tnn.SmoothL1Loss(beta=0.5), rng.standard_normal((3, 4)),
+     rng.standard_normal((3, 4))),
+    ("Huber", lambda d: nn.HuberLoss(delta=0.7, reduction="sum"), lambda d: tnn.HuberLoss(delta=0.7, reduction="sum"),
+     rng.standard_normal((3, 4)), rng.standard_normal((3, 4))),
+    ("BCE", lambda d: nn.BCELoss(), lambda d: tnn.BCELoss(), rng.uniform(0.05, 0.95, (3, 4)), rng.uniform(0, 1, (3, 4))),
+    ("KLDiv", lambda d: nn.KLDivLoss(reduction="batchmean"), lambda d: tnn.KLDivLoss(reduction="batchmean"),
+     np.log(rng.dirichlet(np.ones(4), 3)), rng.dirichlet(np.ones(4), 3)),
+])
+def test_more_losses_match_torch_eager_and_fused(name, ours, theirs, prediction, target, dtype, fused):
+    target = target.astype(dtype) if target.dtype.kind == "f" else target
+    loss = ours(dtype)
+    model = nn.Fused(nn.Identity(), loss) if fused else loss
+    run_loss(lambda p, t: model(p, cr.Tensor(t)), theirs(dtype), prediction, target, dtype)
+
+
+def test_the_kl_div_reduction_is_checked_by_name():
+    with pytest.raises(ValueError, match="KLDivLoss: reduction must be one of"):
+        nn.KLDivLoss(reduction="batch")
+
+
+@pytest.mark.parametrize("pad", [(1, 2), (1, 1, 0, 2), (0, 1, 2, 0, 1, 1)])
+def test_functional_pad_pads_the_last_axes_first_as_torch(pad):
+    data = rng.standard_normal((2, 3, 4))
+    x, t = cr.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    ours, theirs = nn.functional.pad(x, pad, value=0.5), torch.nn.functional.pad(t, pad, value=0.5)
+    np.testing.assert_array_equal(ours.numpy(), theirs.detach().numpy())
+    weights = rng.standard_normal(theirs.shape)
+    (ours * weights).sum().backward()
+    (theirs * torch.tensor(weights)).sum().backward()
+    np.testing.assert_array_equal(x.grad, t.grad.numpy())
+
+
+@pytest.mark.parametrize("p, dim", [(2.0, 1), (1.0, 0), (3.0, -1)])
+def test_functional_normalize_matches_torch(p, dim):
+    data = rng.standard_normal((3, 4))
+    x, t = cr.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    ours, theirs = nn.functional.normalize(x, p=p, dim=dim), torch.nn.functional.normalize(t, p=p, dim=dim)
+    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-12)
+    weights = rng.standard_normal(theirs.shape)
+    (ours * weights).sum().backward()
+    (theirs * torch.tensor(weights)).sum().backward()
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-10)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .. import backend
 from ..ops import functional as ops
+from ..ops import losses
 from ..tensor import Tensor
 
 relu = ops.relu
@@ -50,14 +51,53 @@ def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
 
 def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100, reduction: str = "mean",
                   label_smoothing: float = 0.0) -> Tensor:
-    """Cross-entropy of softmax(input) against integer class labels. input: (N, C), target: (N,)."""
-    _unsupported("cross_entropy", weight=(weight, None), ignore_index=(ignore_index, -100))
-    return ops.softmax_cross_entropy(input, target, reduction=reduction, label_smoothing=label_smoothing)
+    """Cross-entropy of softmax(input) (N, C) against integer class labels (N,) or probabilities
+    (N, C), with class ``weight``, ``ignore_index`` and ``label_smoothing``, as PyTorch."""
+    return losses.cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing)
 
 
 def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
-    _unsupported("nll_loss", weight=(weight, None), ignore_index=(ignore_index, -100))
-    return ops.nll_loss(input, target, reduction=reduction)
+    return ops.nll_loss(input, target, reduction=reduction, weight=weight, ignore_index=ignore_index)
+
+
+def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
+    return ops.l1_loss(input, target, reduction=reduction)
+
+
+def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    return ops.smooth_l1_loss(input, target, reduction=reduction, beta=beta)
+
+
+def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    return ops.huber_loss(input, target, reduction=reduction, delta=delta)
+
+
+def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "mean") -> Tensor:
+    _unsupported("binary_cross_entropy", weight=(weight, None))
+    return ops.binary_cross_entropy(input, target, reduction=reduction)
+
+
+def kl_div(input: Tensor, target, reduction: str = "mean", log_target: bool = False) -> Tensor:
+    return ops.kl_div(input, target, reduction=reduction, log_target=log_target)
+
+
+def pad(input: Tensor, pad: tuple, mode: str = "constant", value: float = 0.0) -> Tensor:
+    """PyTorch's ``F.pad``: ``pad`` holds (before, after) pairs for the last axes, the last axis
+    first (so ``(1, 1)`` pads the last axis, ``(1, 1, 2, 2)`` the last two); constant mode only."""
+    _unsupported("pad", mode=(mode, "constant"))
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise ValueError(f"F.pad: pad must hold (before, after) pairs for at most {input.ndim} axes, got {pad}")
+    pairs = [(0, 0)] * (input.ndim - len(pad) // 2) + [(pad[i], pad[i + 1]) for i in range(len(pad) - 2, -1, -2)]
+    return ops.pad(input, pairs, value)
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """input / max(‖input‖_p along dim, eps), as PyTorch."""
+    if p == 2:
+        norm = (input * input).sum(dim, keepdims=True).sqrt()
+    else:
+        norm = (abs(input) ** p).sum(dim, keepdims=True) ** (1.0 / p)
+    return input / ops.clamp(norm, min=eps)
 
 
 def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
