@@ -33,6 +33,7 @@ class OpCase:
     forward_rtol: float = 1e-10  # vs torch; float32 steps inside a case (integer inputs) round differently
     source: str = ""                         # the case file that declared it (cases.<ops module>)
     torch_second_order: bool = True          # False where torch itself cannot differentiate twice (say why)
+    finite_differences: bool = True          # False where the gradient is a convention, not a derivative (say why)
 
     def __str__(self):
         return self.id or self.op

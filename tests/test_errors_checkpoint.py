@@ -64,10 +64,14 @@ def test_unexpected_keys_are_named(checkpoint):
         small_model().load_state_dict(model_state)
 
 
-def test_a_dtype_difference_is_named(checkpoint):
+def test_another_floating_dtype_is_cast_as_pytorch_and_another_kind_is_named(checkpoint):
     model_state, _, _ = load_checkpoint(checkpoint)
     model = small_model().to(np.float64)
-    with pytest.raises(cr.CheckpointError, match=r"dtype mismatches: 0\.weight: model float64, state_dict float32"):
+    model.load_state_dict(model_state)  # float32 into float64: cast, as torch's load_state_dict does
+    assert model.state_dict()["0.weight"].dtype == np.float64
+    np.testing.assert_array_equal(model.state_dict()["0.weight"], model_state["0.weight"].astype(np.float64))
+    model_state["0.weight"] = model_state["0.weight"].astype(np.int32)
+    with pytest.raises(cr.CheckpointError, match=r"dtype mismatches: 0\.weight: model float64, state_dict int32"):
         model.load_state_dict(model_state)
 
 

@@ -188,3 +188,45 @@ def test_embedding_index_out_of_range_names_value_and_position():
         nn.Embedding(10, 2)(np.array([[0, 1], [10, 2]]))
     with pytest.raises(TypeError, match="indices must be integers"):
         nn.Embedding(10, 2)(np.array([0.0, 1.0]))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name, ours, theirs, x", [
+    ("Conv1d", lambda d: nn.Conv1d(3, 4, 3, stride=2, padding=1, dtype=d), lambda: tnn.Conv1d(3, 4, 3, stride=2, padding=1),
+     randn(2, 3, 9)),
+    ("Conv1d(groups, no bias)", lambda d: nn.Conv1d(4, 2, 2, groups=2, bias=False, dtype=d),
+     lambda: tnn.Conv1d(4, 2, 2, groups=2, bias=False), randn(1, 4, 6)),
+    ("ConvTranspose2d", lambda d: nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1, output_padding=1, dtype=d),
+     lambda: tnn.ConvTranspose2d(3, 2, 3, stride=2, padding=1, output_padding=1), randn(2, 3, 4, 5)),
+    ("ConvTranspose2d(groups)", lambda d: nn.ConvTranspose2d(4, 6, (2, 3), groups=2, dtype=d),
+     lambda: tnn.ConvTranspose2d(4, 6, (2, 3), groups=2), randn(1, 4, 3, 3)),
+    ("MaxPool1d", lambda d: nn.MaxPool1d(3, 2, 1), lambda: tnn.MaxPool1d(3, 2, 1), rng.permutation(48).reshape(2, 3, 8) * 0.1),
+    ("AvgPool1d", lambda d: nn.AvgPool1d(2), lambda: tnn.AvgPool1d(2), randn(2, 3, 7)),
+    ("ZeroPad2d", lambda d: nn.ZeroPad2d((1, 0, 2, 1)), lambda: tnn.ZeroPad2d((1, 0, 2, 1)), randn(2, 3, 2, 2)),
+    ("Upsample(nearest)", lambda d: nn.Upsample(scale_factor=2), lambda: tnn.Upsample(scale_factor=2), randn(1, 2, 3, 3)),
+    ("Upsample(bilinear)", lambda d: nn.Upsample(size=(5, 7), mode="bilinear"),
+     lambda: tnn.Upsample(size=(5, 7), mode="bilinear"), randn(2, 1, 3, 4)),
+    ("GroupNorm", lambda d: nn.GroupNorm(2, 4, dtype=d), lambda: tnn.GroupNorm(2, 4), randn(3, 4, 2, 2)),
+    ("InstanceNorm2d(affine)", lambda d: nn.InstanceNorm2d(3, affine=True, dtype=d),
+     lambda: tnn.InstanceNorm2d(3, affine=True), randn(2, 3, 4, 4)),
+])
+def test_more_layers_match_torch(name, ours, theirs, x, dtype):
+    layer = ours(dtype)
+    for parameter in layer.parameters():  # move the weights off their initial values
+        parameter.data[...] = rng.standard_normal(parameter.shape)
+    assert_same_as_torch(layer, theirs(), x, dtype)
+
+
+def test_embedding_padding_idx_starts_at_zero_and_learns_nothing_as_torch():
+    indices = np.array([[0, 2, 1], [2, 2, 3]])
+    for dtype in DTYPES:
+        layer = nn.Embedding(5, 3, padding_idx=2, dtype=dtype)
+        assert not layer.weight.data[2].any()
+        assert_same_as_torch(layer, tnn.Embedding(5, 3, padding_idx=2), indices, dtype)
+
+
+def test_conv_transpose2d_undoes_the_shape_conv2d_makes():
+    conv = nn.Conv2d(2, 3, 3, stride=2, padding=1)
+    up = nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1, output_padding=1)
+    x = cr.randn(1, 2, 8, 6)
+    assert up(conv(x)).shape == x.shape

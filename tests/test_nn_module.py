@@ -139,7 +139,7 @@ def test_load_state_dict_lists_every_problem_in_one_error():
     state = model.state_dict()
     del state["0.bias"]
     state["0.weight"] = np.zeros((3, 5), dtype=np.float32)
-    state["2.running_var"] = state["2.running_var"].astype(np.float64)
+    state["2.running_var"] = state["2.running_var"].astype(np.int64)  # another floating dtype would be cast
     state["9.weight"] = np.zeros(1)
     before = model.state_dict()
     with pytest.raises(CheckpointError) as info:
@@ -148,7 +148,7 @@ def test_load_state_dict_lists_every_problem_in_one_error():
     assert "missing keys: 0.bias" in message
     assert "unexpected keys: 9.weight" in message
     assert "shape mismatches: 0.weight: model (3, 4), state_dict (3, 5)" in message
-    assert "dtype mismatches: 2.running_var: model float32, state_dict float64" in message
+    assert "dtype mismatches: 2.running_var: model float32, state_dict int64" in message
     for key, value in model.state_dict().items():  # nothing was copied
         np.testing.assert_array_equal(value, before[key])
 

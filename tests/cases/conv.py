@@ -43,3 +43,16 @@ for x_shape, w_shape, _, kwargs in [_CONVS[1], _CONVS[3], _CONVS[5], _CONVS[6], 
          lambda x, dy, k=kwargs, shape=w_shape: torch_gradient_of(
              lambda w, x: torch_functional().conv2d(x, w, **k), shape)(dy, x),
          randn(*x_shape), dy, id=f"conv2d_weight_grad({tag})")
+
+# -- conv1d (conv2d on a height of 1), conv_transpose2d (conv2d's input gradient) -----------------------
+for x_shape, w_shape, kwargs in [((2, 3, 9), (4, 3, 3), dict(stride=2, padding=1)),
+                                  ((1, 4, 7), (6, 2, 2), dict(groups=2, dilation=2))]:
+    case("conv2d", lambda x, w, b, k=kwargs: cr.conv1d(x, w, b, **k),
+         lambda x, w, b, k=kwargs: torch_functional().conv1d(x, w, b, **k), randn(*x_shape), randn(*w_shape),
+         randn(w_shape[0]), id=f"conv1d({x_shape}*{w_shape},{kwargs})")
+for x_shape, w_shape, kwargs in [((2, 3, 4, 5), (3, 2, 3, 3), dict(stride=2, padding=1, output_padding=1)),
+                                  ((1, 4, 3, 3), (4, 3, 2, 3), dict(groups=2, stride=(1, 2), dilation=(2, 1))),
+                                  ((2, 2, 3, 2), (2, 5, 1, 1), {})]:
+    case("conv2d_input_grad", lambda x, w, b, k=kwargs: cr.conv_transpose2d(x, w, b, **k),
+         lambda x, w, b, k=kwargs: torch_functional().conv_transpose2d(x, w, b, **k), randn(*x_shape), randn(*w_shape),
+         randn(w_shape[1] * kwargs.get("groups", 1)), id=f"conv_transpose2d({x_shape}*{w_shape},{kwargs})")

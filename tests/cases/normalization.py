@@ -47,3 +47,12 @@ case("layer_norm", lambda x: cr.ops.layer_norm(x, 4, eps=1e-2), lambda x: torch_
      randn(3, 4), id="layer_norm(no affine)")
 case("layer_norm", lambda x, w: cr.ops.layer_norm(x, 4, w), lambda x, w: torch_functional().layer_norm(x, (4,), w),
      randn(3, 4), randn(4), id="layer_norm(weight only)")
+
+# -- group_norm, instance_norm (layer_norm on each group) -------------------------------------------------
+case("layer_norm", lambda x, w, b: cr.group_norm(x, 2, w, b), lambda x, w, b: torch_functional().group_norm(x, 2, w, b),
+     randn(3, 4, 2, 3), randn(4), randn(4), id="group_norm(2 groups)")
+case("layer_norm", lambda x: cr.group_norm(x, 1), lambda x: torch_functional().group_norm(x, 1), randn(2, 3, 5),
+     id="group_norm(1 group, no affine)")
+case("layer_norm", lambda x, w, b: cr.instance_norm(x, weight=w, bias=b),
+     lambda x, w, b: torch_functional().instance_norm(x, weight=w, bias=b), randn(2, 3, 4, 4), randn(3), randn(3),
+     id="instance_norm")

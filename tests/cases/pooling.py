@@ -56,3 +56,12 @@ for x_shape, kwargs in [_POOLS[1], _POOLS[2], _POOLS[3], (_POOLS[1][0], dict(_PO
          lambda dy, s=pool.settings(), shape=x_shape: cr.ops.pooling.AvgPool2dBackward(s, shape, (0, 1, 2, 3))(dy),
          torch_gradient_of(lambda x, k=kwargs: torch_functional().avg_pool2d(x, **k), x_shape),
          randn(*dy_shape), id=f"avg_pool2d_backward({x_shape},{kwargs})")
+
+# -- max_pool1d, avg_pool1d (the 2-d ops on a height of 1) -----------------------------------------------
+case("max_pool2d", lambda x: cr.max_pool1d(x, 3, 2, 1), lambda x: torch_functional().max_pool1d(x, 3, 2, 1),
+     distinct(2, 3, 8), id="max_pool1d")
+case("avg_pool2d", lambda x: cr.avg_pool1d(x, 2), lambda x: torch_functional().avg_pool1d(x, 2), randn(2, 3, 7),
+     id="avg_pool1d")
+case("avg_pool2d", lambda x: cr.avg_pool1d(x, 3, 1, 1, count_include_pad=False),
+     lambda x: torch_functional().avg_pool1d(x, 3, 1, 1, count_include_pad=False), randn(1, 2, 5),
+     id="avg_pool1d(count_include_pad=False)")

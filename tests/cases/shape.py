@@ -157,3 +157,12 @@ case("getitem_backward", lambda a: a.scatter(0, [[1, 0, 1]], 1.5), lambda a: a.s
      randn(2, 3), id="scatter(value)")
 case("contiguous", lambda a: a.t().contiguous(), lambda a: a.t().contiguous(), randn(3, 4), id="contiguous(transposed)")
 case("contiguous", lambda a: cr.ops.shape.Contiguous()(a) * a, lambda a: a * a, randn(2, 3), id="contiguous(x)*x")
+
+# -- interpolate (indexing and weighted sums), the pad of the last axes ------------------------------------
+for kwargs in [dict(scale_factor=2, mode="nearest"), dict(size=(5, 3), mode="nearest"),
+               dict(scale_factor=2, mode="bilinear"), dict(size=(7, 4), mode="bilinear"),
+               dict(size=(5, 6), mode="bilinear", align_corners=True), dict(size=(2, 2), mode="bilinear")]:
+    case("getitem", lambda x, k=kwargs: cr.interpolate(x, **k), lambda x, k=kwargs: torch().nn.functional.interpolate(x, **k),
+         randn(2, 2, 3, 4), id=f"interpolate({kwargs})")
+case("pad", lambda x: cr.ops.shape.PadLastAxes(((1, 2), (0, 3)))(x), lambda x: torch().nn.functional.pad(x, (0, 3, 1, 2)),
+     randn(2, 3, 2, 2), id="pad(last two axes)")

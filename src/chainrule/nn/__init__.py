@@ -11,7 +11,7 @@ from . import functional, init, utils
 from .activation import (ELU, GELU, Hardswish, Hardtanh, Identity, LeakyReLU, LogSoftmax, Mish, ReLU, Sigmoid, SiLU,
                          Softmax, Softplus, Tanh)
 from .container import ModuleDict, ModuleList, ParameterList, Sequential
-from .conv import Conv2d
+from .conv import Conv1d, Conv2d, ConvTranspose2d
 from .dropout import Dropout, Dropout2d
 from .embedding import Embedding
 from .flatten import Flatten, Unflatten
@@ -20,9 +20,10 @@ from .linear import Linear
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss,
                    SmoothL1Loss)
 from .module import IncompatibleKeys, Module
-from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm
 from .parameter import Parameter
-from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from .pooling import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
+from .resize import Upsample, ZeroPad2d
 
 __all__ = [
     "functional", "init", "utils", "Module", "Parameter", "IncompatibleKeys", "Sequential", "ModuleList", "ModuleDict",
@@ -31,5 +32,6 @@ __all__ = [
     "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Embedding",
     "MSELoss", "CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss",
     "KLDivLoss",
-    "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Dropout2d",
+    "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Dropout2d", "Conv1d", "ConvTranspose2d", "MaxPool1d",
+    "AvgPool1d", "ZeroPad2d", "Upsample", "GroupNorm", "InstanceNorm2d",
 ]

@@ -1,4 +1,4 @@
-"""Conv2d: the 2-D convolution layer."""
+"""Convolution layers: Conv2d (one op), Conv1d and ConvTranspose2d (built on it and on its input gradient)."""
 from __future__ import annotations
 
 import math
@@ -49,11 +49,7 @@ class Conv2d(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5.0))
-        if self.bias is not None:
-            fan_in, _ = init.fan_in_and_fan_out(self.weight)
-            bound = 1.0 / math.sqrt(fan_in) if fan_in else 0.0
-            init.uniform_(self.bias, -bound, bound)
+        _reset_like_pytorch(self.weight, self.bias)
 
     def as_function(self):
         function = conv.Conv2d(self.stride, self.padding, self.dilation, self.groups)
@@ -76,3 +72,78 @@ class Conv2d(Module):
         if self.bias is None:
             text += ", bias=False"
         return text
+
+
+class Conv1d(Module):
+    """1-D convolution (PyTorch's ``nn.Conv1d``): conv2d on a height of 1.
+
+    x: (N, in_channels, L) → y: (N, out_channels, L_out); ``weight`` (out_channels,
+    in_channels/groups, kernel_size) and ``bias`` start as PyTorch starts them.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0,
+                 dilation: int = 1, groups: int = 1, bias: bool = True, dtype=numpy.float32):
+        super().__init__()
+        in_channels = check_size("Conv1d", "in_channels", in_channels)
+        out_channels = check_size("Conv1d", "out_channels", out_channels)
+        groups = check_size("Conv1d", "groups", groups)
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"Conv1d: in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
+                             f"divisible by groups ({groups})")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.padding, self.dilation, self.groups = (
+            kernel_size, stride, padding, dilation, groups)
+        self.weight = Parameter(backend.xp.empty((out_channels, in_channels // groups, kernel_size), dtype=dtype))
+        self.bias = Parameter(backend.xp.empty((out_channels,), dtype=dtype)) if bias else None
+        _reset_like_pytorch(self.weight, self.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        check_dtype(f"Conv1d({self.in_channels} → {self.out_channels})", x, self.weight.dtype)
+        return conv.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def extra_repr(self) -> str:
+        return f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+
+
+class ConvTranspose2d(Module):
+    """The transposed 2-D convolution (PyTorch's ``nn.ConvTranspose2d``): conv2d's input gradient
+    as a layer, which upsamples. x: (N, in_channels, H, W) → (N, out_channels, H_out, W_out),
+    H_out = (H − 1)·stride − 2·padding + dilation·(k − 1) + output_padding + 1. ``weight`` is
+    (in_channels, out_channels/groups, kH, kW), as in PyTorch, and starts as PyTorch starts it.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups: int = 1, bias: bool = True, dilation=1, dtype=numpy.float32):
+        super().__init__()
+        in_channels = check_size("ConvTranspose2d", "in_channels", in_channels)
+        out_channels = check_size("ConvTranspose2d", "out_channels", out_channels)
+        groups = check_size("ConvTranspose2d", "groups", groups)
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"ConvTranspose2d: in_channels ({in_channels}) and out_channels ({out_channels}) must "
+                             f"both be divisible by groups ({groups})")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = pair(kernel_size, "ConvTranspose2d", "kernel_size", 1)
+        self.stride, self.padding = stride, padding
+        self.output_padding, self.dilation = output_padding, dilation
+        shape = (in_channels, out_channels // groups, *self.kernel_size)
+        self.weight = Parameter(backend.xp.empty(shape, dtype=dtype))
+        self.bias = Parameter(backend.xp.empty((out_channels,), dtype=dtype)) if bias else None
+        _reset_like_pytorch(self.weight, self.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        check_dtype(f"ConvTranspose2d({self.in_channels} → {self.out_channels})", x, self.weight.dtype)
+        return conv.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, self.output_padding,
+                                     self.groups, self.dilation)
+
+    def extra_repr(self) -> str:
+        return f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+
+
+def _reset_like_pytorch(weight: Parameter, bias: Parameter | None) -> None:
+    """PyTorch's start for a convolution: W ~ kaiming_uniform(a=√5), b ~ U(±1/√fan_in), fan_in
+    computed from the weight's second axis on (as PyTorch does, for ConvTranspose too)."""
+    init.kaiming_uniform_(weight, a=math.sqrt(5.0))
+    if bias is not None:
+        fan_in, _ = init.fan_in_and_fan_out(weight)
+        bound = 1.0 / math.sqrt(fan_in) if fan_in else 0.0
+        init.uniform_(bias, -bound, bound)

@@ -123,3 +123,51 @@ class LayerNorm(Module):
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
                 f"bias={self.bias is not None}")
+
+
+class GroupNorm(Module):
+    """Group normalisation (PyTorch's ``nn.GroupNorm``): each sample's channels in ``num_groups``
+    groups, each group normalised over its channels and positions, then a per-channel γ (ones)
+    and β (zeros) when ``affine``. x: (N, num_channels, *) → the shape of x."""
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
+                 dtype=numpy.float32):
+        super().__init__()
+        self.num_groups = check_size("GroupNorm", "num_groups", num_groups)
+        self.num_channels = check_size("GroupNorm", "num_channels", num_channels)
+        if num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
+        self.eps, self.affine = eps, affine
+        self.weight = Parameter(backend.xp.ones(num_channels, dtype=dtype)) if affine else None
+        self.bias = Parameter(backend.xp.zeros(num_channels, dtype=dtype)) if affine else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim < 2 or x.shape[1] != self.num_channels:
+            raise ShapeError(f"GroupNorm({self.num_groups}, {self.num_channels}): expected input (N, {self.num_channels}, *), "
+                             f"got {x.shape}")
+        if self.weight is not None:
+            check_dtype(f"GroupNorm({self.num_groups}, {self.num_channels})", x, self.weight.dtype)
+        return normalization.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+
+
+class InstanceNorm2d(GroupNorm):
+    """Instance normalisation of images (PyTorch's ``nn.InstanceNorm2d``): each sample's channel
+    normalised over its H×W positions; γ and β per channel when ``affine`` (False by default, as
+    PyTorch). x: (N, num_features, H, W). Running statistics are not supported yet."""
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = False,
+                 track_running_stats: bool = False, dtype=numpy.float32):
+        if track_running_stats:
+            raise NotImplementedError("InstanceNorm2d: track_running_stats=True is not supported yet")
+        super().__init__(num_features, num_features, eps, affine, dtype)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim != 4:
+            raise ShapeError(f"InstanceNorm2d({self.num_channels}): expected input (N, C, H, W), got {x.shape}")
+        return super().forward(x)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_channels}, eps={self.eps}, affine={self.affine}"

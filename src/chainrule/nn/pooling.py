@@ -1,8 +1,10 @@
-"""Pooling layers: MaxPool2d, AvgPool2d and AdaptiveAvgPool2d (global average)."""
+"""Pooling layers: MaxPool2d, AvgPool2d and AdaptiveAvgPool2d (global average), and MaxPool1d
+and AvgPool1d (the 2-d ops on a height of 1)."""
 from __future__ import annotations
 
 from ..ops import pooling
 from ..ops.pooling import check_global_output_size, pool_geometry
+from ..tensor import Tensor
 from .module import Module
 
 
@@ -58,3 +60,32 @@ class AdaptiveAvgPool2d(Module):
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
+
+
+class MaxPool1d(Module):
+    """Max over windows along the last axis. x: (N, C, L) → (N, C, L_out)."""
+
+    def __init__(self, kernel_size: int, stride: int | None = None, padding: int = 0):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, kernel_size if stride is None else stride, padding
+
+    def forward(self, x: Tensor) -> Tensor:
+        return pooling.max_pool1d(x, self.kernel_size, self.stride, self.padding)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool1d(Module):
+    """Mean over windows along the last axis. x: (N, C, L) → (N, C, L_out)."""
+
+    def __init__(self, kernel_size: int, stride: int | None = None, padding: int = 0, count_include_pad: bool = True):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, kernel_size if stride is None else stride, padding
+        self.count_include_pad = count_include_pad
+
+    def forward(self, x: Tensor) -> Tensor:
+        return pooling.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.count_include_pad)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"

@@ -212,3 +212,49 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
     bias: (C_out,) → (N, C_out, H_out, W_out). stride, padding, dilation: an int or (h, w)."""
     op = Conv2d(stride, padding, dilation, groups)
     return op(x, weight) if bias is None else op(x, weight, bias)
+
+
+def _single(value, name: str) -> int:
+    """A 1-d convolution's or pooling's int setting, given as an int or a 1-tuple (PyTorch accepts both)."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 1:
+            raise ValueError(f"conv1d: {name} must be an int or a 1-tuple, got {value!r}")
+        value = value[0]
+    return value
+
+
+@public()
+def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> Tensor:
+    """1-D convolution as PyTorch's: conv2d on a height of 1. x: (N, C_in, L), weight:
+    (C_out, C_in/groups, k), bias: (C_out,) → (N, C_out, L_out)."""
+    if x.ndim != 3 or weight.ndim != 3:
+        raise ShapeError(f"conv1d: expected input (N, C, L) and weight (C_out, C_in/groups, k), got {x.shape} "
+                         f"and {weight.shape}")
+    op = Conv2d((1, _single(stride, "stride")), (0, _single(padding, "padding")), (1, _single(dilation, "dilation")),
+                groups)
+    inputs = (x.unsqueeze(2), weight.unsqueeze(2)) + (() if bias is None else (bias,))
+    return op(*inputs).squeeze(2)
+
+
+@public()
+def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, output_padding=0,
+                     groups: int = 1, dilation=1) -> Tensor:
+    """The transposed convolution (PyTorch's ``conv_transpose2d``): the gradient of conv2d with
+    respect to its input, applied to x, which is what conv2d_input_grad computes.
+    x: (N, C_in, H, W), weight: (C_in, C_out/groups, kH, kW), bias: (C_out,) → (N, C_out, H_out, W_out),
+    H_out = (H − 1)·s_h − 2·pad_h + d_h·(kH − 1) + output_padding_h + 1."""
+    check_image(x.data, "conv_transpose2d")
+    if weight.ndim != 4 or weight.shape[0] != x.shape[1]:
+        raise ShapeError(f"conv_transpose2d: expected weight ({x.shape[1]}, C_out/groups, kH, kW) for input "
+                         f"{x.shape}, got {weight.shape}")
+    stride, padding = pair(stride, "conv_transpose2d", "stride", 1), pair(padding, "conv_transpose2d", "padding", 0)
+    dilation = pair(dilation, "conv_transpose2d", "dilation", 1)
+    extra = pair(output_padding, "conv_transpose2d", "output_padding", 0)
+    if any(e >= max(s, d) for e, s, d in zip(extra, stride, dilation)):
+        raise ValueError(f"conv_transpose2d: output_padding {extra} must be smaller than stride {stride} or dilation "
+                         f"{dilation}")
+    out_hw = tuple((n - 1) * s - 2 * p + d * (k - 1) + e + 1
+                   for n, s, p, d, k, e in zip(x.shape[2:], stride, padding, dilation, weight.shape[2:], extra))
+    y = Conv2dInputGrad((stride, padding, dilation, groups), (x.shape[0], weight.shape[1] * groups, *out_hw))(x, weight)
+    return y if bias is None else y + bias.reshape(1, -1, 1, 1)

@@ -13,10 +13,14 @@ from .shape import GetItemBackward, add_at
 
 @register("embedding")
 class Embedding(Function):
-    """y[...] = weight[indices[...]].
+    """y[...] = weight[indices[...]]; the row ``padding_idx``, if given, gets no gradient (PyTorch's
+    padding row).
 
     indices: I (integers in [0, V)), weight: (V, D) → y: (*I, D).
     """
+
+    def __init__(self, padding_idx: int | None = None):
+        self.padding_idx = padding_idx
 
     saved_names = ("indices",)
 
@@ -43,16 +47,24 @@ class Embedding(Function):
         (indices,) = self.saved_tensors
         d_weight = array_module(dy).zeros(self.weight_shape, dtype=self.dtype)
         add_at(d_weight, indices.reshape(-1), dy.reshape(-1, self.weight_shape[1]))
+        if self.padding_idx is not None:
+            d_weight[self.padding_idx] = 0
         return None, d_weight
 
     def backward_graph(self, dy):
         (indices,) = self.saved_tensors
-        rows = GetItemBackward(self.weight_shape, indices.reshape(-1))
-        return None, rows(dy.reshape(-1, self.weight_shape[1]))
+        d_weight = GetItemBackward(self.weight_shape, indices.reshape(-1))(dy.reshape(-1, self.weight_shape[1]))
+        if self.padding_idx is None:
+            return None, d_weight
+        learned = array_module(dy.data).ones((self.weight_shape[0], 1), dtype=dy.dtype)
+        learned[self.padding_idx] = 0
+        return None, d_weight * Tensor(learned)
 
 
 @public()
-def embedding(indices, weight: Tensor) -> Tensor:
-    """Rows of weight (V, D) at integer indices I → (*I, D)."""
+def embedding(indices, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Rows of weight (V, D) at integer indices I → (*I, D); row ``padding_idx`` learns nothing."""
     indices = indices if isinstance(indices, Tensor) else Tensor(array_module(weight.data).asarray(indices))
-    return Embedding()(indices, weight)
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += weight.shape[0]
+    return Embedding(padding_idx)(indices, weight)

@@ -310,3 +310,31 @@ def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None, bias: 
     if isinstance(normalized_shape, int):
         normalized_shape = (normalized_shape,)
     return LayerNorm(normalized_shape, eps)(x, *affine_inputs(weight, bias))
+
+
+@public()
+def group_norm(x: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Group normalisation (PyTorch's ``F.group_norm``): the channels split into ``num_groups``
+    groups, each sample's group normalised over its channels and positions (layer_norm on the
+    group as one row), then γ and β per channel. x: (N, C, *), weight, bias: (C,)."""
+    if x.ndim < 2 or x.shape[1] % num_groups:
+        raise ShapeError(f"group_norm: expected input (N, C, *) with C divisible by num_groups={num_groups}, "
+                         f"got {x.shape}")
+    rows = x.reshape(x.shape[0], num_groups, -1)
+    y = LayerNorm((rows.shape[-1],), eps)(rows).reshape(x.shape)
+    per_channel = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    if weight is not None:
+        y = y * weight.reshape(per_channel)
+    return y if bias is None else y + bias.reshape(per_channel)
+
+
+@public()
+def instance_norm(x: Tensor, running_mean=None, running_var=None, weight: Tensor | None = None,
+                  bias: Tensor | None = None, use_input_stats: bool = True, momentum: float = 0.1,
+                  eps: float = 1e-5) -> Tensor:
+    """Instance normalisation (PyTorch's ``F.instance_norm``): each sample's channel normalised over
+    its positions: group_norm with one group per channel. Running statistics are not supported yet."""
+    if running_mean is not None or running_var is not None or not use_input_stats:
+        raise NotImplementedError("instance_norm: running statistics (track_running_stats) are not supported yet")
+    return group_norm(x, x.shape[1], weight, bias, eps)

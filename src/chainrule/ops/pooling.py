@@ -286,3 +286,35 @@ def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0, count_include_pad
 def adaptive_avg_pool2d(x: Tensor, output_size=1) -> Tensor:
     """Global average pooling, (N, C, H, W) → (N, C, 1, 1); only output_size=1 is supported."""
     return AdaptiveAvgPool2d(output_size)(x)
+
+
+def _pair_of_one(value, name: str):
+    """A 1-d pooling setting (an int, or a 1-tuple as PyTorch also takes) as its 2-d form on a height of 1."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 1:
+            raise ValueError(f"pool1d: {name} must be an int or a 1-tuple, got {value!r}")
+        value = value[0]
+    return value
+
+
+def _on_a_row(x: Tensor, op: str) -> Tensor:
+    if x.ndim != 3:
+        raise ShapeError(f"{op}: expected input (N, C, L), got shape {x.shape}")
+    return x.unsqueeze(2)
+
+
+@public()
+def max_pool1d(x: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
+    """Max over windows along the last axis: max_pool2d on a height of 1. x: (N, C, L) → (N, C, L_out)."""
+    k = _pair_of_one(kernel_size, "kernel_size")
+    s = k if stride is None else _pair_of_one(stride, "stride")
+    return MaxPool2d((1, k), (1, s), (0, _pair_of_one(padding, "padding")))(_on_a_row(x, "max_pool1d")).squeeze(2)
+
+
+@public()
+def avg_pool1d(x: Tensor, kernel_size, stride=None, padding=0, count_include_pad: bool = True) -> Tensor:
+    """Mean over windows along the last axis: avg_pool2d on a height of 1. x: (N, C, L) → (N, C, L_out)."""
+    k = _pair_of_one(kernel_size, "kernel_size")
+    s = k if stride is None else _pair_of_one(stride, "stride")
+    pool = AvgPool2d((1, k), (1, s), (0, _pair_of_one(padding, "padding")), count_include_pad)
+    return pool(_on_a_row(x, "avg_pool1d")).squeeze(2)

@@ -538,6 +538,19 @@ class Pad(Function):
         return (dy[tuple(slice(before, before + n) for (before, _), n in zip(self.pairs, self.x_shape))],)
 
 
+class PadLastAxes(Pad):
+    """The pad that widens the last ``len(widths)`` axes by their (before, after) pairs and leaves
+    the leading ones, whatever their number (``nn.ZeroPad2d``'s op)."""
+
+    def __init__(self, widths: tuple, value: float = 0.0):
+        super().__init__(None, value)
+        self.widths = tuple(widths)
+
+    def forward(self, x):
+        self.pad_width = ((0, 0),) * (x.ndim - len(self.widths)) + self.widths
+        return super().forward(x)
+
+
 @public()
 def pad(a: Tensor, pad_width, value: float = 0.0) -> Tensor:
     """Surround a with ``value``; ``pad_width`` has **NumPy's meaning** (numpy.pad), not
