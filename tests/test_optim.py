@@ -201,6 +201,8 @@ OPTIMIZERS = {
     "adamw": lambda ps: optim.AdamW([{"params": ps[:3]}, {"params": ps[3:], "betas": (0.5, 0.9)}], lr=0.02),
     "adagrad": lambda ps: optim.Adagrad(ps, lr=0.05, lr_decay=0.01, initial_accumulator_value=0.1),
     "rmsprop_centered_momentum": lambda ps: optim.RMSprop(ps, lr=0.01, momentum=0.9, centered=True),
+    "nadam": lambda ps: optim.NAdam(ps, lr=0.01, weight_decay=0.01),
+    "radam": lambda ps: optim.RAdam(ps, lr=0.01, betas=(0.9, 0.6)),
 }
 
 
@@ -400,6 +402,10 @@ SCHEDULES = {
                lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda t: 1.0 / (1 + t) ** 0.5), 10),
     "lambda_per_group": (lambda o: optim.LambdaLR(o, [lambda t: 0.95**t, lambda t: 1 + t]),
                          lambda o: torch.optim.lr_scheduler.LambdaLR(o, [lambda t: 0.95**t, lambda t: 1 + t]), 8),
+    "warm_restarts": (lambda o: optim.CosineAnnealingWarmRestarts(o, T_0=3, eta_min=0.01),
+                      lambda o: torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(o, T_0=3, eta_min=0.01), 14),
+    "warm_restarts_growing": (lambda o: optim.CosineAnnealingWarmRestarts(o, T_0=2, T_mult=3),
+                              lambda o: torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(o, T_0=2, T_mult=3), 40),
 }
 
 
@@ -602,3 +608,52 @@ def test_adagrad_matches_torch(options, dtype):
 ], ids=str)
 def test_rmsprop_matches_torch(options, dtype):
     run_against_torch(lambda ps: optim.RMSprop(ps, **options), lambda ps: torch.optim.RMSprop(ps, **options), dtype)
+
+
+@pytest.fixture
+def torch_default_dtype_of(request):
+    """Run with torch's default dtype set to the test's ``dtype``: NAdam keeps its momentum product in
+    torch's default floating dtype, so a float64 comparison needs float64 there too."""
+    def set_to(dtype):
+        torch.set_default_dtype(torch.float64 if dtype == np.float64 else torch.float32)
+    yield set_to
+    torch.set_default_dtype(torch.float32)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("options", [
+    {}, dict(lr=0.01, betas=(0.5, 0.9), weight_decay=0.1, momentum_decay=0.01),
+    dict(lr=0.02, weight_decay=0.05, decoupled_weight_decay=True, maximize=True),
+], ids=str)
+def test_nadam_matches_torch(options, dtype, torch_default_dtype_of):
+    torch_default_dtype_of(dtype)
+    run_against_torch(lambda ps: optim.NAdam(ps, **options), lambda ps: torch.optim.NAdam(ps, **options), dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("options", [
+    {}, dict(lr=0.01, betas=(0.3, 0.5), weight_decay=0.1),  # β₂ = 0.5 rectifies from the third step on
+    dict(lr=0.02, weight_decay=0.05, decoupled_weight_decay=True, maximize=True, betas=(0.9, 0.6)),
+], ids=str)
+def test_radam_matches_torch(options, dtype):
+    run_against_torch(lambda ps: optim.RAdam(ps, **options), lambda ps: torch.optim.RAdam(ps, **options), dtype)
+
+
+@pytest.mark.parametrize("options", [
+    dict(), dict(mode="max", factor=0.5, patience=1, threshold=0.1, threshold_mode="abs", cooldown=2, min_lr=0.02),
+], ids=str)
+def test_reduce_on_plateau_matches_torch_and_resumes_from_json(options):
+    metrics = [1.0, 0.9, 0.95, 0.9, 0.91, 0.92, 0.89, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.5, 0.6, 0.7,
+               0.8, 0.9] * 2
+    options = dict(options, patience=options.get("patience", 3))
+    p, tp = cr.Tensor(np.ones(2), requires_grad=True), torch.ones(2, requires_grad=True)
+    opt, topt = optim.SGD([p], lr=0.1), torch.optim.SGD([tp], lr=0.1)
+    sched, tsched = optim.ReduceLROnPlateau(opt, **options), torch.optim.lr_scheduler.ReduceLROnPlateau(topt, **options)
+    for i, metric in enumerate(metrics):
+        sched.step(metric)
+        tsched.step(metric)
+        assert opt.param_groups[0]["lr"] == pytest.approx(topt.param_groups[0]["lr"], rel=1e-12), f"step {i}"
+        if i == len(metrics) // 2:
+            restored = optim.ReduceLROnPlateau(opt, **options)
+            restored.load_state_dict(json.loads(json.dumps(sched.state_dict())))
+            sched = restored

@@ -10,9 +10,11 @@ State dicts are plain values and NumPy arrays; :func:`flatten_state` /
 from . import lr_scheduler
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
-from .lr_scheduler import (CosineAnnealingLR, ExponentialLR, LambdaLR, LinearLR, LRScheduler, MultiStepLR, OneCycleLR,
-                           SequentialLR, StepLR)
+from .lr_scheduler import (CosineAnnealingLR, CosineAnnealingWarmRestarts, ExponentialLR, LambdaLR, LinearLR,
+                           LRScheduler, MultiStepLR, OneCycleLR, ReduceLROnPlateau, SequentialLR, StepLR)
+from .nadam import NAdam
 from .optimizer import Optimizer
+from .radam import RAdam
 from .rmsprop import RMSprop
 from .sgd import SGD
 from .state_io import flatten_state, unflatten_state
@@ -24,6 +26,10 @@ __all__ = [
     "AdamW",
     "Adagrad",
     "RMSprop",
+    "NAdam",
+    "RAdam",
+    "CosineAnnealingWarmRestarts",
+    "ReduceLROnPlateau",
     "flatten_state",
     "unflatten_state",
     "lr_scheduler",

@@ -6,7 +6,6 @@ from typing import Any
 
 from ..backend import array_module
 from ..tensor import gradient_array
-
 from .gradient import effective_gradient
 from .optimizer import Optimizer, ParamsT, check_finite
 
@@ -93,11 +92,7 @@ class Adam(Optimizer):
                 else:
                     direction = effective_gradient(param, grad, weight_decay, maximize, out=scratch)
                 exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-                _lerp_(exp_avg, direction, 1.0 - beta1, out_scratch=spare)
-                squared = xp.multiply(direction, 1.0 - beta2, out=spare)
-                xp.multiply(squared, direction, out=squared)
-                xp.multiply(exp_avg_sq, beta2, out=exp_avg_sq)
-                xp.add(exp_avg_sq, squared, out=exp_avg_sq)
+                update_moments(exp_avg, exp_avg_sq, direction, beta1, beta2, spare)
 
                 step = state["step"]
                 step_size = lr / (1 - beta1**step)
@@ -136,6 +131,17 @@ class AdamW(Adam):
         maximize: bool = False,
     ):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
+
+
+def update_moments(exp_avg, exp_avg_sq, direction, beta1: float, beta2: float, spare) -> None:
+    """Adam's moments in place, in PyTorch's order: m ← m + (1 − β₁)·(d − m) (its lerp), and
+    v ← β₂·v + (1 − β₂)·d·d; ``spare`` is scratch of their shape (Adam, NAdam and RAdam share this)."""
+    xp = array_module(exp_avg)
+    _lerp_(exp_avg, direction, 1.0 - beta1, out_scratch=spare)
+    squared = xp.multiply(direction, 1.0 - beta2, out=spare)
+    xp.multiply(squared, direction, out=squared)
+    xp.multiply(exp_avg_sq, beta2, out=exp_avg_sq)
+    xp.add(exp_avg_sq, squared, out=exp_avg_sq)
 
 
 def _fresh_state(param, amsgrad: bool) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Learning-rate schedules: StepLR, ExponentialLR, MultiStepLR, LambdaLR, CosineAnnealingLR,
-LinearLR, OneCycleLR, SequentialLR.
+CosineAnnealingWarmRestarts, LinearLR, OneCycleLR, SequentialLR (closed forms of the step
+count), and ReduceLROnPlateau (driven by a metric, at the end of this file).
 
 Each schedule is a closed-form function of its step count t: ``step()`` advances t and
 writes the learning rate of t into every parameter group's ``"lr"``. PyTorch computes
@@ -176,6 +177,36 @@ class CosineAnnealingLR(LRScheduler):
 
     def lrs_at(self, epoch: int) -> list[float]:
         cosine = 1 + math.cos(math.pi * epoch / self.T_max)
+        return [self.eta_min + (base_lr - self.eta_min) * cosine / 2 for base_lr in self.base_lrs]
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    r"""Cosine annealing restarted every cycle, the cycles growing by ``T_mult`` (SGDR):
+
+    η_t = η_min + (η₀ − η_min)·(1 + cos(π·T_cur / T_i)) / 2, with T_i = T_0·T_mult^i the length of
+    the current cycle and T_cur the steps since it began (PyTorch's step-by-step sequence).
+    """
+
+    _options = ("T_0", "T_mult", "eta_min")
+
+    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0):
+        if not isinstance(T_0, int) or T_0 < 1:
+            raise ValueError(f"T_0 must be a positive integer, got {T_0!r}")
+        if not isinstance(T_mult, int) or T_mult < 1:
+            raise ValueError(f"T_mult must be an integer of at least 1, got {T_mult!r}")
+        self.T_0, self.T_mult, self.eta_min = T_0, T_mult, eta_min
+        super().__init__(optimizer)
+
+    def cycle(self, epoch: int) -> tuple[int, int]:
+        """(T_cur, T_i): the steps into the cycle that step ``epoch`` falls in, and that cycle's length."""
+        length, start = self.T_0, 0
+        while epoch >= start + length:  # integer arithmetic: exact where a logarithm would round
+            start, length = start + length, length * self.T_mult
+        return epoch - start, length
+
+    def lrs_at(self, epoch: int) -> list[float]:
+        into, length = self.cycle(epoch)
+        cosine = 1 + math.cos(math.pi * into / length)
         return [self.eta_min + (base_lr - self.eta_min) * cosine / 2 for base_lr in self.base_lrs]
 
 
@@ -387,3 +418,79 @@ def _per_group(name: str, value: float | list[float], optimizer: Optimizer) -> l
             )
         return list(value)
     return [value] * len(optimizer.param_groups)
+
+
+class ReduceLROnPlateau:
+    """Divide the learning rate by 1/``factor`` when a metric has stopped improving for ``patience``
+    steps (PyTorch's ``ReduceLROnPlateau``): call ``step(metric)`` once per epoch, after validation.
+
+    mode "min" (a loss) or "max" (an accuracy); an improvement must beat the best by ``threshold``,
+    relative ("rel") or absolute ("abs"); after a reduction, ``cooldown`` steps pass before counting
+    again; no rate goes below ``min_lr``, and a change smaller than ``eps`` is not made.
+    """
+
+    _options = ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "min_lrs", "eps")
+
+    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
+                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0, min_lr=0.0,
+                 eps: float = 1e-8):
+        _require_optimizer(optimizer)
+        if factor >= 1.0 or factor < 0:
+            raise ValueError(f"ReduceLROnPlateau: factor must be in [0, 1), got {factor}")
+        if mode not in ("min", "max") or threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max' and threshold_mode 'rel' or 'abs', "
+                             f"got {mode!r} and {threshold_mode!r}")
+        groups = len(optimizer.param_groups)
+        min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * groups
+        if len(min_lrs) != groups:
+            raise ValueError(f"ReduceLROnPlateau: {len(min_lrs)} min_lr values for {groups} parameter groups")
+        self.optimizer = optimizer
+        self.mode, self.factor, self.patience = mode, float(factor), int(patience)
+        self.threshold, self.threshold_mode, self.cooldown = float(threshold), threshold_mode, int(cooldown)
+        self.min_lrs, self.eps = [float(lr) for lr in min_lrs], float(eps)
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = 0
+        self.cooldown_counter = 0
+        self.last_epoch = 0
+        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+
+    def _better(self, value: float) -> bool:
+        scale = (1.0 - self.threshold if self.mode == "min" else 1.0 + self.threshold)
+        if self.threshold_mode == "rel":
+            bound = self.best * scale
+        else:
+            bound = self.best - self.threshold if self.mode == "min" else self.best + self.threshold
+        return value < bound if self.mode == "min" else value > bound
+
+    def step(self, metrics: float) -> None:
+        value = float(metrics)
+        self.last_epoch += 1
+        if self._better(value):
+            self.best, self.num_bad_epochs = value, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            for group, min_lr in zip(self.optimizer.param_groups, self.min_lrs):
+                new_lr = max(group["lr"] * self.factor, min_lr)
+                if group["lr"] - new_lr > self.eps:
+                    group["lr"] = new_lr
+            self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def get_last_lr(self) -> list[float]:
+        return list(self._last_lr)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Plain values only (JSON-serialisable), as the other schedules'."""
+        state = {name: getattr(self, name) for name in self._options}
+        state.update(best=self.best, num_bad_epochs=self.num_bad_epochs, cooldown_counter=self.cooldown_counter,
+                     last_epoch=self.last_epoch, last_lr=list(self._last_lr))
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        for name in (*self._options, "best", "num_bad_epochs", "cooldown_counter", "last_epoch"):
+            setattr(self, name, state_dict[name])
+        self._last_lr = list(state_dict["last_lr"])

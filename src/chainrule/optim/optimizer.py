@@ -13,6 +13,8 @@ import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy
+
 from .. import backend
 from ..tensor import Tensor, backward_calls, gradient_array
 from .workspace import Workspace
@@ -222,6 +224,8 @@ def _snapshot(value):
 def _restore(value, param: Tensor, name: str):
     if isinstance(value, (int, float)):
         return value
+    if value.ndim == 0:  # a per-parameter scalar (NAdam's momentum product), kept on the host
+        return numpy.array(value, dtype=param.data.dtype)
     if value.shape != param.data.shape:
         raise ValueError(
             f"loaded state {name!r} has shape {value.shape}, its parameter has shape {param.data.shape}"
