@@ -130,3 +130,9 @@ case("where", lambda a: a.masked_fill(_fill_mask[0], float("-inf")).softmax(-1),
 for diagonal in (0, 1, -1):
     case("where", lambda a, d=diagonal: a.tril(d), lambda a, d=diagonal: a.tril(d), randn(3, 4), id=f"tril({diagonal})")
     case("where", lambda a, d=diagonal: a.triu(d), lambda a, d=diagonal: a.triu(d), randn(2, 3, 3), id=f"triu({diagonal})")
+
+# -- cosine_embedding_loss (a composition of mul, sum, sqrt, where, maximum): filed under where ---------
+for reduction in ("mean", "sum", "none"):
+    case("where", lambda a, b, t, r=reduction: cr.cosine_embedding_loss(a, b, t, margin=0.1, reduction=r),
+         lambda a, b, t, r=reduction: torch().nn.functional.cosine_embedding_loss(a, b, t, margin=0.1, reduction=r),
+         randn(5, 3), randn(5, 3), np.array([1, -1, -1, 1, -1]), id=f"cosine_embedding_loss({reduction})")

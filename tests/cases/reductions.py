@@ -4,7 +4,7 @@ import warnings
 import numpy as np
 
 import chainrule as cr
-from oracle import case, distinct, randn
+from oracle import away_from_zero, case, distinct, randn
 
 # -- reductions ------------------------------------------------------------------
 for axis, keepdims in [(None, False), (0, False), (1, True), ((0, 2), False), (-1, True)]:
@@ -87,3 +87,12 @@ case("var", lambda a: a.var(axis=0, correction=0) + a, lambda a: a.var(dim=0, co
 case("logsumexp", lambda i, w: cr.logsumexp(cr.tensor(i), 0).astype(w.dtype) * w,
      lambda i, w: i.float().logsumexp(0).to(w.dtype) * w,
      np.array([[2, -1, 0, 3], [-4, 1, 1, 0]]), randn(1, 4), id="logsumexp(int64)", forward_rtol=1e-6)
+
+# -- norm and std (compositions of sum or var with sqrt, abs, pow): filed under sum and var --------------
+for p, dim, keepdim in [(2, None, False), (2, 1, True), (1, 0, False), (3, (0, 1), False)]:
+    case("sum", lambda a, p=p, d=dim, k=keepdim: a.norm(p, d, k), lambda a, p=p, d=dim, k=keepdim: a.norm(p, d, k),
+         away_from_zero(3, 4), id=f"norm(p={p},dim={dim},keepdim={keepdim})")
+case("max", lambda a: a.norm(float("inf"), 1), lambda a: a.norm(float("inf"), 1), distinct(3, 4), id="norm(inf)")
+case("var", lambda a: a.std(1), lambda a: a.std(1), randn(3, 5), id="std(dim=1)")
+case("var", lambda a: cr.std(a, (0, 1), keepdim=True, correction=0), lambda a: a.std((0, 1), keepdim=True, correction=0),
+     randn(2, 4), id="std(correction=0)")

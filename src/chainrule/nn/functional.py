@@ -88,6 +88,10 @@ def kl_div(input: Tensor, target, reduction: str = "mean", log_target: bool = Fa
     return ops.kl_div(input, target, reduction=reduction, log_target=log_target)
 
 
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target, margin: float = 0.0, reduction: str = "mean") -> Tensor:
+    return ops.cosine_embedding_loss(input1, input2, target, margin=margin, reduction=reduction)
+
+
 def pad(input: Tensor, pad: tuple, mode: str = "constant", value: float = 0.0) -> Tensor:
     """PyTorch's ``F.pad``: ``pad`` holds (before, after) pairs for the last axes, the last axis
     first (so ``(1, 1)`` pads the last axis, ``(1, 1, 2, 2)`` the last two); constant mode only."""

@@ -143,3 +143,15 @@ class BCEWithLogitsLoss(_ProbabilityTargetLoss):
 
     def as_function(self, targets):
         return (losses.BinaryCrossEntropyWithLogits(self.reduction), (targets,)) if isinstance(targets, Tensor) else None
+
+
+class CosineEmbeddingLoss(_Loss):
+    """1 − cos(x1, x2) for pairs labelled 1, max(0, cos − margin) for pairs labelled −1.
+    x1, x2: (N, D), target: (N,) → () or (N,). Composed of ops (no single op to fuse)."""
+
+    def __init__(self, margin: float = 0.0, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.margin = margin
+
+    def forward(self, x1: Tensor, x2: Tensor, target) -> Tensor:
+        return losses.cosine_embedding_loss(x1, x2, target, self.margin, self.reduction)

@@ -16,7 +16,7 @@ from ..errors import ShapeError
 from ..tensor import Function, Tensor
 from .activations import LogSoftmax, Softmax, sigmoid
 from .dtypes import check_same_dtype, operands
-from .elementwise import Clip, exp, log, maximum
+from .elementwise import Clip, exp, log, maximum, where
 from .labels import check_class_labels
 from .registry import public, register
 
@@ -651,3 +651,20 @@ def kl_div(input: Tensor, target, reduction: str = "mean", log_target: bool = Fa
     """PyTorch's ``F.kl_div(input, target)``: input holds log-probabilities, target probabilities (or
     log-probabilities with ``log_target``); use reduction="batchmean" for the KL divergence."""
     return KLDiv(reduction, log_target)(*operands(input, target))
+
+
+@public()
+def cosine_embedding_loss(x1: Tensor, x2: Tensor, target, margin: float = 0.0, reduction: str = "mean") -> Tensor:
+    """PyTorch's cosine embedding loss: 1 − cos(x1ᵢ, x2ᵢ) where targetᵢ = 1, max(0, cos − margin)
+    where it is −1. x1, x2: (N, D), target: (N,) of ±1 → () or (N,). Composed of verified ops."""
+    check_reduction("cosine_embedding_loss", reduction)
+    if x1.ndim != 2 or x1.shape != x2.shape:
+        raise ShapeError(f"cosine_embedding_loss: expected x1 and x2 of one shape (N, D), got {x1.shape} and {x2.shape}")
+    labels = _as_labels(target).data
+    if labels.shape != x1.shape[:1]:
+        raise ShapeError(f"cosine_embedding_loss: expected target ({x1.shape[0]},), got {labels.shape}")
+    # PyTorch's formula: each squared magnitude plus 1e-12 before the square root of their product
+    cosine = (x1 * x2).sum(1) / (((x1 * x1).sum(1) + 1e-12) * ((x2 * x2).sum(1) + 1e-12)).sqrt()
+    positive, negative = Tensor(labels == 1), Tensor(labels == -1)
+    loss = where(positive, 1.0 - cosine, 0.0) + where(negative, maximum(cosine - margin, 0.0), 0.0)
+    return _reduce(loss, reduction)

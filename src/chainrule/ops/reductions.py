@@ -374,3 +374,21 @@ def argmax(a: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
 def argmin(a: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the smallest element along ``dim``, as :func:`argmax`."""
     return _arg_extremum("argmin", a, dim, keepdim)
+
+
+@public("norm")
+def norm(a: Tensor, p: float = 2, dim=None, keepdim: bool = False) -> Tensor:
+    """The p-norm over ``dim`` (all elements by default), as ``Tensor.norm``: (Σ|a|ᵖ)^(1/p), √Σa²
+    for p = 2, max|a| for p = inf. Composed of verified ops; like any square root, the 2-norm of an
+    all-zero slice has no finite gradient (PyTorch's returns 0 there)."""
+    if p == math.inf:
+        return Max(dim, keepdim)(abs(a))
+    if p == 2:
+        return Sum(dim, keepdim)(a * a).sqrt()
+    return Sum(dim, keepdim)(abs(a) ** p) ** (1.0 / p)
+
+
+@public("std")
+def std(a: Tensor, dim=None, keepdim: bool = False, *, correction: float = 1) -> Tensor:
+    """The standard deviation √var over ``dim``, dividing by n − correction (1 by default, as torch.std)."""
+    return Var(dim, keepdim, correction)(a).sqrt()
