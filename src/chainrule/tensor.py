@@ -894,6 +894,33 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
     return tuple(results)
 
 
+class _Alias(Function):
+    """The identity, as a node: a second name for an input, so that a gradient taken with respect
+    to it is the partial derivative through that use alone (see :func:`recomputed_gradients`)."""
+
+    def forward(self, x):
+        return x
+
+    def backward(self, dy):
+        return (dy,)
+
+    def backward_graph(self, dy):
+        return (dy,)
+
+
+def recomputed_gradients(node: Function, recompute, dy: Tensor) -> tuple:
+    """``node.backward_graph(dy)`` for an op whose forward ``recompute(*inputs)`` computes again
+    with differentiable ops (a Chain's steps, an LSTM's unrolled recurrence): the gradient of that
+    graph with respect to each input position, on the graph. Each position gets an alias, so that
+    an input computed from another input (h0 from x) or given twice (one weight used twice) still
+    gets the partial derivative of its own position, as an op's backward returns."""
+    need = node.needs_input_grad
+    aliases = [_Alias()(t) if wanted else t for t, wanted in zip(node.inputs, need)]
+    wanted = [alias for alias, wanted in zip(aliases, need) if wanted]
+    found = iter(grad(recompute(*aliases), wanted, dy, create_graph=True, allow_unused=True))
+    return tuple(next(found) if wanted else None for wanted in need)
+
+
 def gradient_tuple(function: Function, grads, count: int) -> tuple:
     """What ``function.backward`` returned, as a tuple of ``count`` gradients (a lone
     array counts as one); a RuntimeError naming the op if the count is wrong."""

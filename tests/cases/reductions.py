@@ -96,3 +96,17 @@ case("max", lambda a: a.norm(float("inf"), 1), lambda a: a.norm(float("inf"), 1)
 case("var", lambda a: a.std(1), lambda a: a.std(1), randn(3, 5), id="std(dim=1)")
 case("var", lambda a: cr.std(a, (0, 1), keepdim=True, correction=0), lambda a: a.std((0, 1), keepdim=True, correction=0),
      randn(2, 4), id="std(correction=0)")
+
+# -- prod, cumsum, cumprod (zeros included: the gradients are products of the others, never y/x) -------
+_with_zeros = np.array([[0.5, 0.0, 1.5, -2.0], [1.2, -0.7, 0.0, 0.0], [0.9, 1.1, -1.3, 0.6]])
+for tag, x in [("randn", randn(3, 4)), ("zeros", _with_zeros)]:
+    case("prod", lambda a: a.prod(), lambda a: a.prod(), x, id=f"prod({tag})")
+    case("prod", lambda a: a.prod(1), lambda a: a.prod(1), x, id=f"prod(dim=1,{tag})")
+    case("prod", lambda a: cr.prod(a, 0, keepdim=True), lambda a: a.prod(0, keepdim=True), x, id=f"prod(dim=0,keepdim,{tag})")
+    case("cumprod", lambda a: a.cumprod(1), lambda a: a.cumprod(1), x, id=f"cumprod(dim=1,{tag})")
+    case("cumprod", lambda a: a.cumprod(0), lambda a: a.cumprod(0), x, id=f"cumprod(dim=0,{tag})")
+case("prod", lambda a: a.prod(), lambda a: a.prod(), randn(), id="prod(0-d)")
+case("prod", lambda a: a.prod(1), lambda a: a.prod(1), randn(2, 0), id="prod(empty axis)")
+for dim in (0, 1, -1):
+    case("cumsum", lambda a, d=dim: a.cumsum(d), lambda a, d=dim: a.cumsum(d), randn(3, 4), id=f"cumsum(dim={dim})")
+case("cumsum", lambda a: cr.cumsum(a * a, 0), lambda a: (a * a).cumsum(0), randn(5), id="cumsum(x*x)")

@@ -27,13 +27,15 @@ _REGISTRIES = ("_parameter_names", "_buffer_names", "_module_names")
 class HookHandle:
     """What ``register_forward_hook`` and ``register_forward_pre_hook`` return."""
 
-    def __init__(self, hooks: list, hook):
-        self._hooks, self._hook = hooks, hook
+    def __init__(self, module: Module, hooks: list, hook):
+        self._module, self._hooks, self._hook = module, hooks, hook
 
     def remove(self) -> None:
         global _layout_version
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
+            module = self._module
+            module.__dict__["_hooked"] = bool(module._forward_pre_hooks or module._forward_hooks)
             _layout_version += 1
 
 
@@ -110,9 +112,10 @@ class Module:
 
     _forward_pre_hooks: tuple | list = ()
     _forward_hooks: tuple | list = ()
+    _hooked = False  # one attribute to test per call: a model's every layer is called on the hot path
 
     def __call__(self, *inputs, **kwargs):
-        if not (self._forward_pre_hooks or self._forward_hooks):
+        if not self._hooked:
             return self.forward(*inputs, **kwargs)
         for hook in tuple(self._forward_pre_hooks):
             changed = hook(self, inputs)
@@ -138,8 +141,9 @@ class Module:
         global _layout_version
         hooks = self.__dict__.setdefault(kind, [])
         hooks.append(hook)
+        self.__dict__["_hooked"] = True
         _layout_version += 1  # nn.Fused re-reads its layers, and sees the hook
-        return HookHandle(hooks, hook)
+        return HookHandle(self, hooks, hook)
 
     def apply(self, fn) -> Module:
         """Call ``fn(module)`` on every sub-module, then on this one (PyTorch's order); returns self."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 
-from ..tensor import Function, fit_gradient, grad, gradient_tuple
+from ..tensor import Function, fit_gradient, gradient_tuple, recomputed_gradients
 from .registry import register
 
 
@@ -83,17 +83,11 @@ class Chain(Function):
     def backward_graph(self, dy):
         # The steps again on the graph, as separate nodes (a step's ``replay`` reuses what its
         # forward drew or updated: dropout's mask), then their own backward_graph through them.
-        inputs = self.inputs
-        x = inputs[0]
-        for function, start, end in self.spans:
-            replay = getattr(function, "replay", None) or copy.copy(function)
-            x = replay(x, *inputs[start:end])
-        # grad() gives a tensor that is two inputs (one weight used twice) its whole gradient:
-        # return it once, at the first of its positions
-        first = {}
-        for i, (t, need) in enumerate(zip(inputs, self.needs_input_grad)):
-            if need:
-                first.setdefault(id(t), i)
-        wanted = [inputs[i] for i in first.values()]
-        found = dict(zip(first.values(), grad(x, wanted, dy, create_graph=True, allow_unused=True)))
-        return tuple(found.get(i) for i in range(len(inputs)))
+        def replayed(x, *others):
+            inputs = (x, *others)
+            for function, start, end in self.spans:
+                replay = getattr(function, "replay", None) or copy.copy(function)
+                x = replay(x, *inputs[start:end])
+            return x
+
+        return recomputed_gradients(self, replayed, dy)

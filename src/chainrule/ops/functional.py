@@ -5,7 +5,7 @@ module gathers them. Each builds a fresh Function (one graph node) and calls it.
 Non-Tensor operands (numbers, arrays) become constants that take no gradient.
 """
 from . import activations, conv, device, elementwise, embedding, linalg, losses  # noqa: F401 - declare the ops
-from . import normalization, pooling, reductions, regularization, resize, rounding, shape, trigonometric  # noqa: F401
+from . import normalization, pooling, recurrent, reductions, regularization, resize, rounding, shape, trigonometric  # noqa: F401
 from .registry import FUNCTIONS
 
 globals().update(FUNCTIONS)

@@ -67,16 +67,21 @@ class SoftmaxCrossEntropy(Function):
 
     logits: (N, C) floating, labels: (N,) integers in [0, C) → loss: () for
     reduction "mean"/"sum", (N,) for "none". With ``label_smoothing`` ε the target
-    distribution is q = (1 − ε)·onehot + ε/C, as in PyTorch.
+    distribution is q = (1 − ε)·onehot + ε/C, as in PyTorch. A label equal to a negative
+    ``ignore_index`` (PyTorch's −100 by default) counts for nothing, and "mean" divides by the
+    labels kept; the compiled kernel refuses such a label, so finding it costs nothing until one is there.
     """
 
-    def __init__(self, reduction: str = "mean", label_smoothing: float = 0.0):
+    def __init__(self, reduction: str = "mean", label_smoothing: float = 0.0, ignore_index: int = -100):
         self.reduction = check_reduction("softmax_cross_entropy", reduction)
         if not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(f"softmax_cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
-        self.smoothing = float(label_smoothing)
+        if ignore_index >= 0:
+            raise ValueError(f"softmax_cross_entropy: ignore_index must be negative (a class index to ignore takes "
+                             f"cross_entropy), got {ignore_index}")
+        self.smoothing, self.ignore_index = float(label_smoothing), ignore_index
 
-    saved_names = ("p", "labels")
+    saved_names = ("p", "labels", "kept")
 
     def forward(self, logits, labels):
         if logits.ndim != 2 or labels.shape != logits.shape[:1]:
@@ -86,20 +91,27 @@ class SoftmaxCrossEntropy(Function):
         fast = kernels.cross_entropy(logits, labels, self.smoothing, self.reduction)
         if fast is not None:
             p, loss = fast
-            self.save_for_backward(p, labels)
+            self.save_for_backward(p, labels, None)
             return loss
         xp = array_module(logits)
         n, c = logits.shape
+        ignored = labels == self.ignore_index
+        kept = ~ignored if bool(ignored.any()) else None
+        if kept is not None:
+            labels = xp.where(kept, labels, 0)
         check_class_labels("softmax_cross_entropy", labels, c)
         shifted = logits - logits.max(axis=1, keepdims=True)
         log_p = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
         loss = -log_p[xp.arange(n), labels]
         if self.smoothing:
             loss = (1.0 - self.smoothing) * loss - self.smoothing * log_p.mean(axis=1)
-        self.save_for_backward(xp.exp(log_p, out=log_p), labels)
+        self.save_for_backward(xp.exp(log_p, out=log_p), labels, kept)
+        if kept is not None:
+            loss = loss * kept
+            n = float(kept.sum())  # the mean over the labels kept (0/0 = nan when none is, as PyTorch)
         if self.reduction == "mean":
             # sum / n is what mean() computes, without its Python-level wrapper (a third of this op at batch 1)
-            return loss.sum() / n if n else loss.mean()
+            return loss.sum() / n if n else loss.sum() / loss.dtype.type(n)
         if self.reduction == "sum":
             return loss.sum()
         return loss
@@ -114,16 +126,19 @@ class SoftmaxCrossEntropy(Function):
                 f"⇒ dlogits = (softmax(logits) − q)·{scale}")
 
     def backward(self, dy):
-        p, labels = self.saved_tensors
+        p, labels, kept = self.saved_tensors
         n, c = p.shape
-        divisor = n if self.reduction == "mean" else 0
-        dz = kernels.cross_entropy_backward(p, labels, self.smoothing, dy, divisor)
-        if dz is not None:
-            return dz, None
+        divisor = (n if kept is None else float(kept.sum())) if self.reduction == "mean" else 0
+        if kept is None:
+            dz = kernels.cross_entropy_backward(p, labels, self.smoothing, dy, divisor)
+            if dz is not None:
+                return dz, None
         dz = p.copy()
         dz[array_module(p).arange(n), labels] -= 1.0 - self.smoothing
         if self.smoothing:
             dz -= self.smoothing / c
+        if kept is not None:
+            dz *= kept[:, None]
         if self.reduction == "none":
             dz *= dy[:, None]
         else:
@@ -131,13 +146,18 @@ class SoftmaxCrossEntropy(Function):
         return dz, None
 
     def backward_graph(self, dy):
-        logits, labels = self.inputs
+        (logits, _), (_, labels, kept) = self.inputs, self.saved_tensors
         n, c = logits.shape
         xp = array_module(logits.data)
         target = xp.full((n, c), self.smoothing / c, dtype=logits.dtype)
-        target[xp.arange(n), labels.data] += 1.0 - self.smoothing
-        scale = dy.unsqueeze(1) if self.reduction == "none" else _upstream_scale(dy, self.reduction, n)
-        return (Softmax(1)(logits) - Tensor(target)) * scale, None
+        target[xp.arange(n), labels] += 1.0 - self.smoothing
+        count = n
+        if kept is not None:
+            target *= kept[:, None]
+            count = float(kept.sum())
+        scale = dy.unsqueeze(1) if self.reduction == "none" else _upstream_scale(dy, self.reduction, count)
+        rows = Softmax(1)(logits) - Tensor(target)
+        return (rows if kept is None else rows * Tensor(kept[:, None].astype(logits.dtype))) * scale, None
 
 
 @public()
@@ -422,9 +442,11 @@ def cross_entropy(logits: Tensor, target, weight=None, ignore_index: int = -100,
 
 def cross_entropy_function(target: Tensor, weight=None, ignore_index: int = -100, reduction: str = "mean",
                            label_smoothing: float = 0.0) -> Function:
-    """The op ``cross_entropy`` applies for these arguments (``nn.CrossEntropyLoss`` fuses it)."""
-    if weight is None and target.dtype.kind in "iu" and not bool((target.data == ignore_index).any()):
-        return SoftmaxCrossEntropy(reduction, label_smoothing)
+    """The op ``cross_entropy`` applies for these arguments (``nn.CrossEntropyLoss`` fuses it): the
+    fast one for class labels without weights and a negative ignore_index (PyTorch's default),
+    without looking at the labels."""
+    if weight is None and target.dtype.kind in "iu" and ignore_index < 0:
+        return SoftmaxCrossEntropy(reduction, label_smoothing, ignore_index)
     return CrossEntropy(reduction, weight.data if isinstance(weight, Tensor) else weight, ignore_index, label_smoothing)
 
 

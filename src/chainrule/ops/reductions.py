@@ -129,7 +129,7 @@ def sum_to_size(a: Tensor, *size) -> Tensor:
     the leading axes ``size`` lacks are summed away, and the axes where it has 1 are summed keeping 1."""
     shape = tuple(size[0]) if len(size) == 1 and not isinstance(size[0], int) else size
     lead = a.ndim - len(shape)
-    if lead < 0 or any(n != 1 and n != m for n, m in zip(shape, a.shape[lead:])):
+    if lead < 0 or builtins.any(n != 1 and n != m for n, m in zip(shape, a.shape[lead:])):
         raise ValueError(f"sum_to_size: a tensor of shape {a.shape} does not broadcast from size {shape}")
     if lead:
         a = Sum(tuple(range(lead)))(a)
@@ -169,7 +169,7 @@ class _Extremum(_Reduction):
 
     def forward(self, x):
         axes = self._axes(x)
-        if any(x.shape[a] == 0 for a in axes):
+        if builtins.any(x.shape[a] == 0 for a in axes):
             raise ValueError(f"{self.op_name}: cannot reduce over an empty axis (input shape {x.shape}, axis {self.axis})")
         y = self._reduce(x, axes)
         self.save_for_backward(x == y if self.needs_input_grad[0] else None)
@@ -392,3 +392,187 @@ def norm(a: Tensor, p: float = 2, dim=None, keepdim: bool = False) -> Tensor:
 def std(a: Tensor, dim=None, keepdim: bool = False, *, correction: float = 1) -> Tensor:
     """The standard deviation √var over ``dim``, dividing by n − correction (1 by default, as torch.std)."""
     return Var(dim, keepdim, correction)(a).sqrt()
+
+
+def _exclusive_products(x, axis: int, xp):
+    """(left, right) along ``axis``: left_i = Π_{j<i} x_j and right_i = Π_{j>i} x_j, exact with zeros."""
+    n = x.shape[axis]
+
+    def part(start: int, stop: int):
+        index = [slice(None)] * x.ndim
+        index[axis] = slice(start, stop)
+        return x[tuple(index)]
+
+    ones = xp.ones_like(part(0, 1))
+    left = xp.concatenate((ones, xp.cumprod(part(0, n - 1), axis=axis)), axis=axis)
+    right = xp.flip(xp.concatenate((ones, xp.cumprod(xp.flip(part(1, n), axis=axis), axis=axis)), axis=axis), axis=axis)
+    return left, right
+
+
+@register("prod")
+class Prod(_Reduction):
+    """Product of all elements (dim None) or along one axis. Its gradient is the product of the
+    others, from the products to the left and to the right of each element, so that zeros are
+    exact (y/x would divide by them)."""
+
+    saved_names = ("x",)
+
+    def forward(self, x):
+        if self.axis is not None and not isinstance(self.axis, int):
+            raise ValueError(f"prod: dim must be an int or None (PyTorch's prod), got {self.axis!r}")
+        axes = self._axes(x)
+        self.save_for_backward(x)
+        return x.prod(axis=axes, keepdims=self.keepdims)
+
+    formula = "y = Π_axis x ⇒ dx = dy·(the product of the other elements: Π_{j≠i} x_j at each i)"
+
+    def _along(self, x):
+        """x with the product's elements along one axis (all of them flattened when dim is None)."""
+        return (x.reshape(-1), 0) if self.axis is None or not x.ndim else (x, self.axes[0])
+
+    def backward(self, dy):
+        (x,) = self.saved_tensors
+        xp = array_module(x)
+        flat, axis = self._along(x)
+        if flat.size == 0:
+            return (xp.zeros_like(x),)
+        left, right = _exclusive_products(flat, axis, xp)
+        return ((left * right).reshape(x.shape) * self._expand(dy),)
+
+    def backward_graph(self, dy):
+        from .shape import cat  # shape.py builds on this module
+
+        (x,) = self.inputs
+        flat, axis = self._along(x)
+        n = flat.shape[axis]
+        if n == 0:
+            return (x * 0.0,)
+        ones = Tensor(array_module(x.data).ones_like(_take_graph(flat, axis, 0, 1).data))
+        if n == 1:
+            return (ones.reshape(x.shape) * self._expand_graph(dy),)
+        left = cat([ones, Cumprod(axis)(_take_graph(flat, axis, 0, n - 1))], axis)
+        right = cat([Cumprod(axis)(_take_graph(flat, axis, 1, n).flip(axis)).flip(axis), ones], axis)
+        return ((left * right).reshape(x.shape) * self._expand_graph(dy),)
+
+
+def _take_graph(a: Tensor, axis: int, start: int, stop: int) -> Tensor:
+    """a[start:stop] along ``axis``, on the graph."""
+    from .shape import narrow  # shape.py builds on this module
+
+    return narrow(a, axis, start, stop - start)
+
+
+@public("prod")
+def prod(a: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """The product of all elements, or along ``dim`` (PyTorch's ``prod``)."""
+    return Prod(dim, keepdim)(a)
+
+
+@register("cumsum")
+class Cumsum(Function):
+    """Running sums along ``dim``: y_i = Σ_{j≤i} x_j. x: S → y: S."""
+
+    def __init__(self, dim: int):
+        self.dim = dim
+
+    def forward(self, x):
+        (self.axis,) = normalize_axes(self.dim, x.ndim, "cumsum") if x.ndim else (0,)
+        return array_module(x).cumsum(x, axis=self.axis).astype(x.dtype, copy=False) if x.ndim else x.copy()
+
+    formula = "y_i = Σ_{j≤i} x_j ⇒ dx = Σ_{i≥j} dy_i at each j (a running sum from the end)"
+
+    def backward(self, dy):
+        if not dy.ndim:
+            return (dy,)
+        xp = array_module(dy)
+        return (xp.flip(xp.cumsum(xp.flip(dy, axis=self.axis), axis=self.axis), axis=self.axis),)
+
+    def backward_graph(self, dy):
+        if not dy.ndim:
+            return (dy,)
+        return (Cumsum(self.axis)(dy.flip(self.axis)).flip(self.axis),)
+
+
+@public("cumsum")
+def cumsum(a: Tensor, dim: int) -> Tensor:
+    return Cumsum(dim)(a)
+
+
+@register("cumprod")
+class Cumprod(Function):
+    """Running products along ``dim``: y_i = Π_{j≤i} x_j. x: S → y: S."""
+
+    def __init__(self, dim: int):
+        self.dim = dim
+
+    saved_names = ("x",)
+
+    def forward(self, x):
+        (self.axis,) = normalize_axes(self.dim, x.ndim, "cumprod") if x.ndim else (0,)
+        self.save_for_backward(x)
+        return array_module(x).cumprod(x, axis=self.axis).astype(x.dtype, copy=False) if x.ndim else x.copy()
+
+    formula = ("y_i = Π_{j≤i} x_j ⇒ dx = (Π_{j<k} x_j)·s_k at each k, s_k = dy_k + x_{k+1}·s_{k+1} "
+               "(Σ_{i≥k} dy_i·Π_{k<j≤i} x_j, exact with zeros)")
+
+    def backward(self, dy):
+        (x,) = self.saved_tensors
+        if not x.ndim:
+            return (dy,)
+        xp = array_module(x)
+        n = x.shape[self.axis]
+        if n == 0:
+            return (xp.zeros_like(x),)
+        left, _ = _exclusive_products(x, self.axis, xp)
+        s = xp.empty_like(dy)
+        index = [slice(None)] * x.ndim
+
+        def at(k):
+            index[self.axis] = k
+            return tuple(index)
+
+        s[at(n - 1)] = dy[at(n - 1)]
+        for k in range(n - 2, -1, -1):
+            s[at(k)] = dy[at(k)] + x[at(k + 1)] * s[at(k + 1)]
+        return (left * s,)
+
+    def backward_graph(self, dy):
+        (x,) = self.inputs
+        if not x.ndim:
+            return (dy,)
+        n = x.shape[self.axis]
+        if n == 0:
+            return (x * 0.0,)
+        from .shape import cat, unbind  # shape.py builds on this module
+
+        xs, dys = unbind(x, self.axis), unbind(dy, self.axis)
+        s = [None] * n
+        s[n - 1] = dys[n - 1]
+        for k in range(n - 2, -1, -1):
+            s[k] = dys[k] + xs[k + 1] * s[k + 1]
+        ones = Tensor(array_module(x.data).ones_like(xs[0].data)).unsqueeze(self.axis)
+        left = ones if n == 1 else cat([ones, Cumprod(self.axis)(_take_graph(x, self.axis, 0, n - 1))], self.axis)
+        from .shape import stack
+
+        return (left * stack(s, self.axis),)
+
+
+@public("cumprod")
+def cumprod(a: Tensor, dim: int) -> Tensor:
+    return Cumprod(dim)(a)
+
+
+@public("all")
+def all(a: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:  # noqa: A001 - the PyTorch name
+    """Whether every element (along ``dim``) is non-zero: a bool Tensor, no gradient."""
+    data = a.data if isinstance(a, Tensor) else a
+    axis = None if dim is None else normalize_axes(dim, data.ndim, "all")
+    return Tensor(array_module(data).all(data, axis=axis, keepdims=keepdim))
+
+
+@public("any")
+def any(a: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:  # noqa: A001 - the PyTorch name
+    """Whether some element (along ``dim``) is non-zero: a bool Tensor, no gradient."""
+    data = a.data if isinstance(a, Tensor) else a
+    axis = None if dim is None else normalize_axes(dim, data.ndim, "any")
+    return Tensor(array_module(data).any(data, axis=axis, keepdims=keepdim))
