@@ -59,9 +59,12 @@ class CrossEntropyLoss(_Loss):
         self.weight = weight
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
+        self._labels_take_the_fast_op = weight is None and ignore_index < 0
 
     def as_function(self, target):
         target = _labels(target)
+        if self._labels_take_the_fast_op and target.data.dtype.kind in "iu":  # every step: decided without a call
+            return losses.SoftmaxCrossEntropy(self.reduction, self.label_smoothing, self.ignore_index), (target,)
         return losses.cross_entropy_function(target, self.weight, self.ignore_index, self.reduction,
                                              self.label_smoothing), (target,)
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy
 
 from .. import backend
-from ..tensor import Tensor, backward_calls, gradient_array
+from ..tensor import Tensor, backward_calls
 from .workspace import Workspace
 
 ParamsT = Iterable[Tensor] | Iterable[dict]
@@ -97,7 +97,7 @@ class Optimizer:
         ids = []
         for group in self.param_groups:
             for p in group["params"]:
-                grad = gradient_array(p)
+                grad = p.grad  # an array, or a Tensor after create_graph: both have a shape and an id
                 if grad is not None:
                     if grad.shape != p.data.shape:
                         self._refuse_misshaped_gradients()

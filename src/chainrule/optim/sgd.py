@@ -5,7 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import backend, kernels
-from ..tensor import gradient_array
+from ..tensor import Tensor
 from .gradient import effective_gradient
 from .optimizer import Optimizer, ParamsT, check_finite
 
@@ -82,9 +82,11 @@ class SGD(Optimizer):
             nesterov = bool(group["nesterov"])
             maximize = bool(group["maximize"])
             for p in group["params"]:
-                grad = gradient_array(p)
+                grad = p.grad
                 if grad is None:
                     continue
+                if grad.__class__ is Tensor:  # after backward(create_graph=True); inline: SGD's loop is the hot one
+                    grad = grad.data
                 param = p.data
                 state = self.state.setdefault(p, {}) if momentum != 0 else None
                 buf = state.get("momentum_buffer") if state is not None else None
