@@ -23,7 +23,7 @@ from .module import IncompatibleKeys, Module
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm
 from .parameter import Parameter
 from .pooling import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
-from .recurrent import LSTM, LSTMCell
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .resize import Upsample, ZeroPad2d
 
 __all__ = [
@@ -34,5 +34,5 @@ __all__ = [
     "MSELoss", "CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss",
     "KLDivLoss", "CosineEmbeddingLoss",
     "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Dropout2d", "Conv1d", "ConvTranspose2d", "MaxPool1d",
-    "AvgPool1d", "ZeroPad2d", "Upsample", "GroupNorm", "InstanceNorm2d", "LSTM", "LSTMCell",
+    "AvgPool1d", "ZeroPad2d", "Upsample", "GroupNorm", "InstanceNorm2d", "LSTM", "LSTMCell", "GRU", "GRUCell", "RNN", "RNNCell",
 ]
