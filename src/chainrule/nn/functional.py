@@ -30,6 +30,7 @@ conv_transpose2d = ops.conv_transpose2d
 max_pool1d = ops.max_pool1d
 avg_pool1d = ops.avg_pool1d
 interpolate = ops.interpolate
+scaled_dot_product_attention = ops.scaled_dot_product_attention
 group_norm = ops.group_norm
 instance_norm = ops.instance_norm
 avg_pool2d = ops.avg_pool2d
