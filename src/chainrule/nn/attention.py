@@ -1,0 +1,107 @@
+"""MultiheadAttention, as ``torch.nn.MultiheadAttention``: PyTorch's packed ``in_proj_weight``,
+its masks' meanings and its initialisation, so that a torch state_dict loads and gives the same
+outputs. Built on ``F.scaled_dot_product_attention`` (one hand-derived op) and linear maps."""
+from __future__ import annotations
+
+import math
+
+import numpy
+
+from .. import backend
+from ..errors import ShapeError
+from ..ops import functional as ops
+from ..tensor import Tensor
+from . import init
+from .checks import check_size
+from .linear import Linear
+from .module import Module
+from .parameter import Parameter
+
+
+class MultiheadAttention(Module):
+    """Attention of ``num_heads`` heads over ``embed_dim`` features.
+
+    query (L, N, E), key and value (S, N, E), or batch first with ``batch_first`` → (output (L, N, E),
+    weights (N, L, S) averaged over the heads, or (N, heads, L, S), or None without ``need_weights``).
+    As PyTorch: a boolean ``attn_mask`` (L, S) or (N·heads, L, S) is True where attention is *not*
+    allowed, a float one is added to the scores; ``key_padding_mask`` (N, S) is True at padding.
+    Parameters ``in_proj_weight`` (3E, E), ``in_proj_bias`` (3E,), ``out_proj.weight``, ``out_proj.bias``.
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
+                 batch_first: bool = False, dtype=numpy.float32):
+        super().__init__()
+        self.embed_dim = check_size("MultiheadAttention", "embed_dim", embed_dim)
+        self.num_heads = check_size("MultiheadAttention", "num_heads", num_heads)
+        if embed_dim % num_heads:
+            raise ValueError(f"MultiheadAttention: embed_dim ({embed_dim}) must be divisible by num_heads ({num_heads})")
+        self.dropout, self.batch_first = dropout, batch_first
+        self.in_proj_weight = Parameter(backend.xp.empty((3 * embed_dim, embed_dim), dtype=dtype))
+        init.xavier_uniform_(self.in_proj_weight)
+        self.in_proj_bias = Parameter(backend.xp.zeros(3 * embed_dim, dtype=dtype)) if bias else None
+        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, dtype=dtype)
+        if bias:
+            self.out_proj.bias.data[...] = 0
+
+    def _heads(self, x: Tensor, part: int) -> Tensor:
+        """x (N, T, E) projected by the ``part``-th third of in_proj and split: (N, heads, T, E/heads)."""
+        e = self.embed_dim
+        weight = self.in_proj_weight[part * e:(part + 1) * e]
+        bias = None if self.in_proj_bias is None else self.in_proj_bias[part * e:(part + 1) * e]
+        n, t = x.shape[:2]
+        return ops.linear(x, weight, bias).reshape(n, t, self.num_heads, e // self.num_heads).transpose(1, 2)
+
+    def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask=None, need_weights: bool = True,
+                attn_mask=None, average_attn_weights: bool = True, is_causal: bool = False) -> tuple:
+        label = f"MultiheadAttention({self.embed_dim}, heads={self.num_heads})"
+        if query.ndim != 3 or query.shape[-1] != self.embed_dim or key.shape != value.shape:
+            raise ShapeError(f"{label}: expected query (L, N, {self.embed_dim}) and key, value (S, N, {self.embed_dim}) "
+                             f"(batch first with batch_first), got {query.shape}, {key.shape}, {value.shape}")
+        if not self.batch_first:
+            query, key, value = (t.transpose(0, 1) for t in (query, key, value))
+        n, length, source = query.shape[0], query.shape[1], key.shape[1]
+        q, k, v = self._heads(query, 0), self._heads(key, 1), self._heads(value, 2)
+        mask = self._combined_mask(attn_mask, key_padding_mask, is_causal, n, length, source, q)
+        dropout = self.dropout if self.training else 0.0
+        if need_weights:
+            scores = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(q.shape[-1]))
+            if mask is not None:
+                scores = scores + mask
+            weights = scores.softmax(-1)
+            attended = ops.dropout(weights, dropout) @ v if dropout else weights @ v
+        else:
+            weights = None
+            attended = ops.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)
+        output = self.out_proj(attended.transpose(1, 2).reshape(n, length, self.embed_dim))
+        if not self.batch_first:
+            output = output.transpose(0, 1)
+        if weights is not None and average_attn_weights:
+            weights = weights.mean(1)
+        return output, weights
+
+    def _combined_mask(self, attn_mask, key_padding_mask, is_causal: bool, n: int, length: int, source: int,
+                       like: Tensor) -> Tensor | None:
+        """One additive mask (N, heads, L, S) (0 where allowed, −∞ where not), or None."""
+        xp = backend.array_module(like.data)
+        blocked = xp.zeros((n, self.num_heads, length, source), dtype=bool)
+        added = None
+        if is_causal:
+            blocked |= ~xp.tri(length, source, dtype=bool)
+        if attn_mask is not None:
+            data = attn_mask.data if isinstance(attn_mask, Tensor) else xp.asarray(attn_mask)
+            shaped = data.reshape(n, self.num_heads, length, source) if data.ndim == 3 else data
+            if data.dtype.kind == "b":
+                blocked |= shaped
+            else:
+                added = attn_mask.reshape(shaped.shape) if isinstance(attn_mask, Tensor) else Tensor(
+                    shaped.astype(like.dtype))
+        if key_padding_mask is not None:
+            pad = key_padding_mask.data if isinstance(key_padding_mask, Tensor) else xp.asarray(key_padding_mask)
+            blocked |= pad.astype(bool)[:, None, None, :]
+        if not blocked.any():
+            return added
+        minus_infinity = Tensor(xp.where(blocked, -numpy.inf, 0.0).astype(like.dtype))
+        return minus_infinity if added is None else added + minus_infinity
+
+    def extra_repr(self) -> str:
+        return f"{self.embed_dim}, num_heads={self.num_heads}" + (", batch_first=True" if self.batch_first else "")
