@@ -52,3 +52,35 @@ def test_multihead_attention_matches_torch(options):
     for (name, p), (tname, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
         assert name == tname
         np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=1e-9, atol=1e-11, err_msg=name)
+
+
+@pytest.mark.parametrize("options", [
+    dict(), dict(norm_first=True, activation="gelu"), dict(batch_first=True, masks=True),
+], ids=str)
+def test_transformer_encoder_matches_torch(options):
+    options = dict(options)
+    masks = options.pop("masks", False)
+    torch.manual_seed(0)
+    layer_options = dict(d_model=8, nhead=2, dim_feedforward=16, dropout=0.0, **options)
+    theirs = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(**layer_options), 2,
+                                         norm=torch.nn.LayerNorm(8), enable_nested_tensor=False).double()
+    ours = nn.TransformerEncoder(nn.TransformerEncoderLayer(**layer_options, dtype=np.float64), 2,
+                                 norm=nn.LayerNorm(8, dtype=np.float64))
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    rng = np.random.default_rng(6)
+    data = rng.standard_normal((2, 5, 8) if options.get("batch_first") else (5, 2, 8))
+    kwargs = {}
+    if masks:
+        kwargs = dict(mask=np.triu(np.ones((5, 5), dtype=bool), 1),
+                      src_key_padding_mask=np.array([[False] * 5, [False, False, False, True, True]]))
+    x, xt = cr.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    out = ours(x, **kwargs)
+    tout = theirs(xt, **{k: torch.tensor(v) for k, v in kwargs.items()})
+    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=1e-9, atol=1e-11)
+    upstream = rng.standard_normal(tout.shape)
+    (out * upstream).sum().backward()
+    (tout * torch.tensor(upstream)).sum().backward()
+    np.testing.assert_allclose(x.grad, xt.grad.numpy(), rtol=1e-8, atol=1e-10)
+    for (name, p), (_, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=1e-8, atol=1e-10, err_msg=name)

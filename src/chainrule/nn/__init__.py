@@ -10,7 +10,7 @@ Parameter names, shapes and state_dict keys match PyTorch's.
 from . import functional, init, utils
 from .activation import (ELU, GELU, Hardswish, Hardtanh, Identity, LeakyReLU, LogSoftmax, Mish, ReLU, Sigmoid, SiLU,
                          Softmax, Softplus, Tanh)
-from .attention import MultiheadAttention
+from .attention import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer
 from .container import ModuleDict, ModuleList, ParameterList, Sequential
 from .conv import Conv1d, Conv2d, ConvTranspose2d
 from .dropout import Dropout, Dropout2d
@@ -36,5 +36,5 @@ __all__ = [
     "KLDivLoss", "CosineEmbeddingLoss",
     "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Dropout2d", "Conv1d", "ConvTranspose2d", "MaxPool1d",
     "AvgPool1d", "ZeroPad2d", "Upsample", "GroupNorm", "InstanceNorm2d", "LSTM", "LSTMCell", "GRU", "GRUCell", "RNN", "RNNCell",
-    "MultiheadAttention",
+    "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
 ]

@@ -1,8 +1,10 @@
-"""MultiheadAttention, as ``torch.nn.MultiheadAttention``: PyTorch's packed ``in_proj_weight``,
-its masks' meanings and its initialisation, so that a torch state_dict loads and gives the same
-outputs. Built on ``F.scaled_dot_product_attention`` (one hand-derived op) and linear maps."""
+"""Attention layers: MultiheadAttention, as ``torch.nn.MultiheadAttention`` (PyTorch's packed
+``in_proj_weight``, its masks' meanings and its initialisation, so that a torch state_dict loads and
+gives the same outputs), built on ``F.scaled_dot_product_attention`` (one hand-derived op) and
+linear maps; TransformerEncoderLayer and TransformerEncoder built on it."""
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy
@@ -13,8 +15,10 @@ from ..ops import functional as ops
 from ..tensor import Tensor
 from . import init
 from .checks import check_size
+from .container import ModuleList
 from .linear import Linear
 from .module import Module
+from .normalization import LayerNorm
 from .parameter import Parameter
 
 
@@ -105,3 +109,62 @@ class MultiheadAttention(Module):
 
     def extra_repr(self) -> str:
         return f"{self.embed_dim}, num_heads={self.num_heads}" + (", batch_first=True" if self.batch_first else "")
+
+
+class TransformerEncoderLayer(Module):
+    """Self-attention then a feed-forward block, each with a residual connection and a LayerNorm,
+    as ``torch.nn.TransformerEncoderLayer``: after each block (``norm_first=False``, the default) or
+    before it (pre-norm). src (S, N, E), or (N, S, E) with ``batch_first`` → the same shape.
+    Submodules ``self_attn``, ``linear1``, ``linear2``, ``norm1``, ``norm2`` (PyTorch's names)."""
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
+                 activation: str = "relu", layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 norm_first: bool = False, bias: bool = True, dtype=numpy.float32):
+        super().__init__()
+        if activation not in ("relu", "gelu"):
+            raise ValueError(f"TransformerEncoderLayer: activation must be 'relu' or 'gelu', got {activation!r}")
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first,
+                                            dtype=dtype)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.dropout_p, self.activation, self.norm_first = dropout, activation, norm_first
+
+    def _dropout(self, x: Tensor) -> Tensor:
+        return ops.dropout(x, self.dropout_p) if self.training and self.dropout_p else x
+
+    def _attention(self, x: Tensor, mask, padding, is_causal: bool) -> Tensor:
+        out, _ = self.self_attn(x, x, x, key_padding_mask=padding, need_weights=False, attn_mask=mask,
+                                is_causal=is_causal)
+        return self._dropout(out)
+
+    def _feed_forward(self, x: Tensor) -> Tensor:
+        hidden = self.linear1(x)
+        hidden = hidden.relu() if self.activation == "relu" else hidden.gelu()
+        return self._dropout(self.linear2(self._dropout(hidden)))
+
+    def forward(self, src: Tensor, src_mask=None, src_key_padding_mask=None, is_causal: bool = False) -> Tensor:
+        x = src
+        if self.norm_first:
+            x = x + self._attention(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
+            return x + self._feed_forward(self.norm2(x))
+        x = self.norm1(x + self._attention(x, src_mask, src_key_padding_mask, is_causal))
+        return self.norm2(x + self._feed_forward(x))
+
+
+class TransformerEncoder(Module):
+    """``num_layers`` copies of ``encoder_layer`` applied in turn, then ``norm`` if given, as
+    ``torch.nn.TransformerEncoder`` (submodules ``layers.0``, ``layers.1``, …, ``norm``)."""
+
+    def __init__(self, encoder_layer: TransformerEncoderLayer, num_layers: int, norm: Module | None = None):
+        super().__init__()
+        self.layers = ModuleList(copy.deepcopy(encoder_layer) for _ in range(num_layers))
+        self.num_layers = num_layers
+        self.norm = norm
+
+    def forward(self, src: Tensor, mask=None, src_key_padding_mask=None, is_causal: bool = False) -> Tensor:
+        x = src
+        for layer in self.layers:
+            x = layer(x, mask, src_key_padding_mask, is_causal)
+        return x if self.norm is None else self.norm(x)
