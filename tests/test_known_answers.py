@@ -7,6 +7,7 @@
    summing the gradients of a variable used more than once).
 2. A two-layer ReLU MLP with MSE, by hand with ``ops.Linear``/``ops.ReLU``/``ops.MSE``,
    through the graph, and through PyTorch autograd.
+3. CS231n's rnn_step_forward and lstm_step_forward checks, from the assignment's linspace inputs.
 """
 import numpy as np
 import pytest
@@ -141,3 +142,40 @@ def test_mlp_by_hand_matches(oracle):
         assert grads[name].shape == p[name].shape and grads[name].dtype == np.float64
         np.testing.assert_allclose(grads[name], expected, rtol=1e-12, atol=1e-12,
                                    err_msg=f"d loss / d {name}: by hand vs {oracle.__name__}")
+
+
+# -- CS231n's recurrent step checks (assignment 3), inputs rebuilt from its linspace recipe -----------
+def test_cs231n_rnn_step_forward():
+    n, d, h = 3, 10, 4
+    x = np.linspace(-0.4, 0.7, num=n * d).reshape(n, d)
+    prev_h = np.linspace(-0.2, 0.5, num=n * h).reshape(n, h)
+    wx = np.linspace(-0.1, 0.9, num=d * h).reshape(d, h)   # CS231n's x·Wx: PyTorch's weight is its transpose
+    wh = np.linspace(-0.3, 0.7, num=h * h).reshape(h, h)
+    b = np.linspace(-0.2, 0.4, num=h)
+    next_h = cr.rnn(cr.tensor(x[None]), cr.tensor(prev_h), cr.tensor(wx.T), cr.tensor(wh.T), cr.tensor(b),
+                    cr.tensor(np.zeros(h)))
+    expected = np.asarray([[-0.58172089, -0.50182032, -0.41232771, -0.31410098],
+                           [0.66854692, 0.79562378, 0.87755553, 0.92795967],
+                           [0.97934501, 0.99144213, 0.99646691, 0.99854353]])
+    np.testing.assert_allclose(next_h.numpy()[0], expected, atol=1e-8)  # published to 8 decimals
+
+
+def test_cs231n_lstm_step_forward():
+    n, d, h = 3, 4, 5
+    x = np.linspace(-0.4, 1.2, num=n * d).reshape(n, d)
+    prev_h = np.linspace(-0.3, 0.7, num=n * h).reshape(n, h)
+    prev_c = np.linspace(-0.4, 0.9, num=n * h).reshape(n, h)
+    wx = np.linspace(-2.1, 1.3, num=4 * d * h).reshape(d, 4 * h)
+    wh = np.linspace(-0.7, 2.2, num=4 * h * h).reshape(h, 4 * h)
+    b = np.linspace(0.3, 0.7, num=4 * h)
+    order = np.r_[0:2 * h, 3 * h:4 * h, 2 * h:3 * h]  # CS231n's gates i, f, o, g as PyTorch's i, f, g, o
+    y = cr.lstm(cr.tensor(x[None]), cr.tensor(prev_h), cr.tensor(prev_c), cr.tensor(wx.T[order]),
+                cr.tensor(wh.T[order]), cr.tensor(b[order]), cr.tensor(np.zeros(4 * h)))
+    expected_h = np.asarray([[0.24635157, 0.28610883, 0.32240467, 0.35525807, 0.38474904],
+                             [0.49223563, 0.55611431, 0.61507696, 0.66844003, 0.7159181],
+                             [0.56735664, 0.66310127, 0.74419266, 0.80889665, 0.858299]])
+    expected_c = np.asarray([[0.32986176, 0.39145139, 0.451556, 0.51014116, 0.56717407],
+                             [0.66382255, 0.76674007, 0.87195994, 0.97902709, 1.08751345],
+                             [0.74192008, 0.90592151, 1.07717006, 1.25120233, 1.42395676]])
+    np.testing.assert_allclose(y.numpy()[0], expected_h, atol=1e-8)
+    np.testing.assert_allclose(y.numpy()[1], expected_c, atol=1e-8)
