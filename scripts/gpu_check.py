@@ -39,12 +39,14 @@ def check_op_cases(device: str) -> dict:
     from op_cases import CASES
 
     failures, started = [], time.perf_counter()
-    for case in CASES:
-        try:
-            compare(case, device, rtol=1e-9)
-        except Exception as error:  # noqa: BLE001 - every failure is reported, none stops the check
-            failures.append({"case": str(case), "op": case.op, "error": f"{type(error).__name__}: {error}"[:400]})
-    return {"cases": len(CASES), "passed": len(CASES) - len(failures), "failures": failures,
+    for order in (1, 2):  # first order, then second (create_graph=True through every op's backward_graph)
+        for case in CASES:
+            try:
+                compare(case, device, rtol=1e-9, order=order)
+            except Exception as error:  # noqa: BLE001 - every failure is reported, none stops the check
+                failures.append({"case": str(case), "op": case.op, "order": order,
+                                 "error": f"{type(error).__name__}: {error}"[:400]})
+    return {"cases": 2 * len(CASES), "passed": 2 * len(CASES) - len(failures), "failures": failures,
             "ops": len({c.op for c in CASES}), "seconds": round(time.perf_counter() - started, 1)}
 
 
