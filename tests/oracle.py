@@ -104,16 +104,13 @@ def analytic_grads(case: OpCase, seed: int = 0):
     return out.data, G, [t.grad if t.requires_grad else None for t in tensors]
 
 
-def finite_difference_grads(case: OpCase, G):
-    """d⟨G, f(x)⟩/dx for every floating input, by the 5-point stencil."""
-    base = [np.asarray(a).astype(np.float64) if np.asarray(a).dtype.kind == "f" else np.asarray(a)
-            for a in case.inputs]
+def _float64_inputs(case: OpCase) -> list:
+    return [np.asarray(a).astype(np.float64) if np.asarray(a).dtype.kind == "f" else np.asarray(a) for a in case.inputs]
 
-    def objective(arrays):
-        with cr.no_grad():
-            out = case.fn(*[cr.Tensor(a) for a in arrays])
-        return float(np.sum(out.data * G))
 
+def five_point_gradients(objective, base: list) -> list:
+    """d objective / d(each floating array of ``base``) by the 5-point stencil, the step scaled to
+    max(1, |x|); None for the others. ``objective`` maps a list of arrays to a number."""
     grads = []
     for i, a in enumerate(base):
         if a.dtype.kind != "f":
@@ -130,6 +127,16 @@ def finite_difference_grads(case: OpCase, G):
             g[idx] = (values[0] - 8 * values[1] + 8 * values[2] - values[3]) / (12 * h)
         grads.append(g)
     return grads
+
+
+def finite_difference_grads(case: OpCase, G):
+    """d⟨G, f(x)⟩/dx for every floating input, by the 5-point stencil."""
+    def objective(arrays):
+        with cr.no_grad():
+            out = case.fn(*[cr.Tensor(a) for a in arrays])
+        return float(np.sum(out.data * G))
+
+    return five_point_gradients(objective, _float64_inputs(case))
 
 
 def torch_grads(case: OpCase, G):
@@ -223,30 +230,13 @@ def _inner(grads, V):
 
 def finite_difference_second_order(case: OpCase, G, V):
     """∂⟨V, ∂⟨G, f⟩/∂x⟩/∂x by the 5-point stencil over first-order gradients (the fast path)."""
-    base = [np.asarray(a).astype(np.float64) if np.asarray(a).dtype.kind == "f" else np.asarray(a)
-            for a in case.inputs]
-
     def objective(arrays):
         tensors = [cr.Tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
         inputs = _differentiable(tensors)
         grads = cr.autograd.grad(case.fn(*tensors), inputs, grad_outputs=G, allow_unused=True)
         return sum(float(np.sum(g.numpy() * v)) for g, v in zip(grads, V) if g is not None)
 
-    results = []
-    for i, a in enumerate(base):
-        if a.dtype.kind != "f":
-            continue
-        g = np.zeros_like(a)
-        for idx in np.ndindex(a.shape):
-            h = 1e-3 * max(1.0, abs(a[idx]))
-            values = []
-            for k in (-2, -1, 1, 2):
-                shifted = [b.copy() for b in base]
-                shifted[i][idx] += k * h
-                values.append(objective(shifted))
-            g[idx] = (values[0] - 8 * values[1] + 8 * values[2] - values[3]) / (12 * h)
-        results.append(g)
-    return results
+    return [g for g in five_point_gradients(objective, _float64_inputs(case)) if g is not None]
 
 
 def torch_second_order(case: OpCase, G, V, order: int = 2):
@@ -280,21 +270,7 @@ def check_third_order_finite_differences(case: OpCase, seed: int = 0):
         _, _, second = second_order_grads(dataclasses.replace(case, inputs=tuple(arrays)), seed)
         return sum(float(np.sum(s * v)) for s, v in zip(second, V))
 
-    base = [np.asarray(a).astype(np.float64) if np.asarray(a).dtype.kind == "f" else np.asarray(a) for a in case.inputs]
-    expected = []
-    for i, a in enumerate(base):
-        if a.dtype.kind != "f":
-            continue
-        g = np.zeros_like(a)
-        for idx in np.ndindex(a.shape):
-            h = 1e-3 * max(1.0, abs(a[idx]))
-            values = []
-            for k in (-2, -1, 1, 2):
-                shifted = [b.copy() for b in base]
-                shifted[i][idx] += k * h
-                values.append(objective(shifted))
-            g[idx] = (values[0] - 8 * values[1] + 8 * values[2] - values[3]) / (12 * h)
-        expected.append(g)
+    expected = [g for g in five_point_gradients(objective, _float64_inputs(case)) if g is not None]
     assert_grads_close(ours, expected, dataclasses.replace(case, rtol=1e-5, atol=1e-7), "finite differences, 3rd order")
 
 
