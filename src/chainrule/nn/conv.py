@@ -28,14 +28,7 @@ class Conv2d(Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
                  groups: int = 1, bias: bool = True, dtype=numpy.float32):
         super().__init__()
-        in_channels = check_size("Conv2d", "in_channels", in_channels)
-        out_channels = check_size("Conv2d", "out_channels", out_channels)
-        groups = check_size("Conv2d", "groups", groups)
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(
-                f"Conv2d: in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
-                f"divisible by groups ({groups})"
-            )
+        in_channels, out_channels, groups = _channels("Conv2d", in_channels, out_channels, groups)
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.kernel_size = pair(kernel_size, "Conv2d", "kernel_size", 1)
@@ -84,12 +77,7 @@ class Conv1d(Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0,
                  dilation: int = 1, groups: int = 1, bias: bool = True, dtype=numpy.float32):
         super().__init__()
-        in_channels = check_size("Conv1d", "in_channels", in_channels)
-        out_channels = check_size("Conv1d", "out_channels", out_channels)
-        groups = check_size("Conv1d", "groups", groups)
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(f"Conv1d: in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
-                             f"divisible by groups ({groups})")
+        in_channels, out_channels, groups = _channels("Conv1d", in_channels, out_channels, groups)
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding, self.dilation, self.groups = (
             kernel_size, stride, padding, dilation, groups)
@@ -115,12 +103,7 @@ class ConvTranspose2d(Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
                  groups: int = 1, bias: bool = True, dilation=1, dtype=numpy.float32):
         super().__init__()
-        in_channels = check_size("ConvTranspose2d", "in_channels", in_channels)
-        out_channels = check_size("ConvTranspose2d", "out_channels", out_channels)
-        groups = check_size("ConvTranspose2d", "groups", groups)
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(f"ConvTranspose2d: in_channels ({in_channels}) and out_channels ({out_channels}) must "
-                             f"both be divisible by groups ({groups})")
+        in_channels, out_channels, groups = _channels("ConvTranspose2d", in_channels, out_channels, groups)
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size = pair(kernel_size, "ConvTranspose2d", "kernel_size", 1)
         self.stride, self.padding = stride, padding
@@ -137,6 +120,17 @@ class ConvTranspose2d(Module):
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+
+
+def _channels(layer: str, in_channels: int, out_channels: int, groups: int) -> tuple[int, int, int]:
+    """The three sizes of a convolution layer, checked: positive, and both channel counts divisible by groups."""
+    in_channels = check_size(layer, "in_channels", in_channels)
+    out_channels = check_size(layer, "out_channels", out_channels)
+    groups = check_size(layer, "groups", groups)
+    if in_channels % groups or out_channels % groups:
+        raise ValueError(f"{layer}: in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
+                         f"divisible by groups ({groups})")
+    return in_channels, out_channels, groups
 
 
 def _reset_like_pytorch(weight: Parameter, bias: Parameter | None) -> None:

@@ -29,20 +29,14 @@ def check_reduction(op: str, reduction: str) -> str:
     return reduction
 
 
-def _reduce(loss, reduction: str):
+def _reduce(loss, reduction: str, divisor=None):
+    """The mean ("mean": over every element, or Σ loss / ``divisor`` when given), the sum ("sum"),
+    or loss itself ("none"), on arrays or Tensors."""
     if reduction == "mean":
-        return loss.mean()
+        return loss.mean() if divisor is None else loss.sum() / divisor
     if reduction == "sum":
         return loss.sum()
     return loss
-
-
-def _reduced(loss, reduction: str, divisor):
-    """Σ loss / divisor ("mean"), Σ loss ("sum") or loss itself ("none"), on arrays or Tensors."""
-    if reduction == "none":
-        return loss
-    total = loss.sum()
-    return total / divisor if reduction == "mean" else total
 
 
 def _upstream_scale(dy, reduction: str, count: int):
@@ -199,7 +193,7 @@ class NLLLoss(Function):
         self.divisor = float(coefficients.sum())
         self.save_for_backward(labels, coefficients)
         loss = -log_probs[xp.arange(n), labels] * coefficients
-        return _reduced(loss, self.reduction, self.divisor)
+        return _reduce(loss, self.reduction, self.divisor)
 
     @property
     def formula(self) -> str:
@@ -389,7 +383,7 @@ class CrossEntropy(Function):
         log_p = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
         weighted = distribution if weight is None else distribution * weight
         self.save_for_backward(log_p, distribution)
-        return _reduced(-(weighted * log_p).sum(axis=1), self.reduction, self.divisor)
+        return _reduce(-(weighted * log_p).sum(axis=1), self.reduction, self.divisor)
 
     @property
     def formula(self) -> str:

@@ -543,7 +543,7 @@ class Cumprod(Function):
         n = x.shape[self.axis]
         if n == 0:
             return (x * 0.0,)
-        from .shape import cat, unbind  # shape.py builds on this module
+        from .shape import cat, stack, unbind  # shape.py builds on this module
 
         xs, dys = unbind(x, self.axis), unbind(dy, self.axis)
         s = [None] * n
@@ -552,8 +552,6 @@ class Cumprod(Function):
             s[k] = dys[k] + xs[k + 1] * s[k + 1]
         ones = Tensor(array_module(x.data).ones_like(xs[0].data)).unsqueeze(self.axis)
         left = ones if n == 1 else cat([ones, Cumprod(self.axis)(_take_graph(x, self.axis, 0, n - 1))], self.axis)
-        from .shape import stack
-
         return (left * stack(s, self.axis),)
 
 

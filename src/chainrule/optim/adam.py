@@ -133,6 +133,16 @@ class AdamW(Adam):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
 
 
+def decayed_direction(group: dict, param, grad, scratch):
+    """The gradient a NAdam or RAdam step follows: with ``decoupled_weight_decay`` θ is first shrunk
+    by (1 − η·λ) in place (AdamW's way), otherwise λ·θ is added to the gradient; −g when maximizing."""
+    lr, weight_decay = float(group["lr"]), float(group["weight_decay"])
+    if group["decoupled_weight_decay"]:
+        array_module(param).multiply(param, 1.0 - lr * weight_decay, out=param)
+        weight_decay = 0.0
+    return effective_gradient(param, grad, weight_decay, bool(group["maximize"]), out=scratch)
+
+
 def update_moments(exp_avg, exp_avg_sq, direction, beta1: float, beta2: float, spare) -> None:
     """Adam's moments in place, in PyTorch's order: m ← m + (1 − β₁)·(d − m) (its lerp), and
     v ← β₂·v + (1 − β₂)·d·d; ``spare`` is scratch of their shape (Adam, NAdam and RAdam share this)."""

@@ -8,8 +8,7 @@ import numpy
 
 from ..backend import array_module
 from ..tensor import gradient_array
-from .adam import Adam, update_moments
-from .gradient import effective_gradient
+from .adam import Adam, decayed_direction, update_moments
 from .optimizer import Optimizer, ParamsT, check_finite
 
 
@@ -44,7 +43,7 @@ class NAdam(Optimizer):
         loss = closure() if closure is not None else None
         self._gradients_to_follow()
         for group, p in self._with_gradients():
-            lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
+            lr, eps = float(group["lr"]), float(group["eps"])
             beta1, beta2 = (float(beta) for beta in group["betas"])
             param = p.data
             xp = array_module(param)
@@ -56,10 +55,7 @@ class NAdam(Optimizer):
             state["step"] += 1
             step = state["step"]
             scratch, spare = self._workspace.arrays(param)
-            if group["decoupled_weight_decay"]:
-                xp.multiply(param, 1.0 - lr * weight_decay, out=param)
-                weight_decay = 0.0
-            direction = effective_gradient(param, gradient_array(p), weight_decay, bool(group["maximize"]), out=scratch)
+            direction = decayed_direction(group, param, gradient_array(p), scratch)
             momentum_decay = float(group["momentum_decay"])
             mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
             mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))

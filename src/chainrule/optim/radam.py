@@ -6,8 +6,7 @@ from typing import Any
 
 from ..backend import array_module
 from ..tensor import gradient_array
-from .adam import Adam, update_moments
-from .gradient import effective_gradient
+from .adam import Adam, decayed_direction, update_moments
 from .optimizer import Optimizer, ParamsT
 
 
@@ -40,7 +39,7 @@ class RAdam(Optimizer):
         loss = closure() if closure is not None else None
         self._gradients_to_follow()
         for group, p in self._with_gradients():
-            lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
+            lr, eps = float(group["lr"]), float(group["eps"])
             beta1, beta2 = (float(beta) for beta in group["betas"])
             param = p.data
             xp = array_module(param)
@@ -50,10 +49,7 @@ class RAdam(Optimizer):
             state["step"] += 1
             step = state["step"]
             scratch, spare = self._workspace.arrays(param)
-            if group["decoupled_weight_decay"]:
-                xp.multiply(param, 1.0 - lr * weight_decay, out=param)
-                weight_decay = 0.0
-            direction = effective_gradient(param, gradient_array(p), weight_decay, bool(group["maximize"]), out=scratch)
+            direction = decayed_direction(group, param, gradient_array(p), scratch)
             update_moments(state["exp_avg"], state["exp_avg_sq"], direction, beta1, beta2, spare)
             bias_correction1, bias_correction2 = 1.0 - beta1**step, 1.0 - beta2**step
             rho_inf = 2.0 / (1.0 - beta2) - 1.0
