@@ -27,7 +27,7 @@ class LSTM(Function):
         c_t = f·c_{t−1} + i·g,   h_t = o·tanh(c_t)
     """
 
-    saved_names = ("x", "h", "c", "gates", "W_ih", "W_hh")
+    saved_names = ("x", "h", "c", "tanh_c", "gates", "W_ih", "W_hh")
 
     def forward(self, x, h0, c0, W_ih, W_hh, b_ih, b_hh):
         if x.ndim != 3 or h0.shape != (x.shape[1], W_hh.shape[1]) or c0.shape != h0.shape:
@@ -41,22 +41,30 @@ class LSTM(Function):
         check_same_dtype("lstm", x, h0, c0, W_ih, W_hh, b_ih, b_hh)
         xp = array_module(x)
         steps, batch = x.shape[:2]
-        # The input part of every step at once: one product instead of T.
-        z_input = (x.reshape(steps * batch, x.shape[2]) @ W_ih.T + (b_ih + b_hh)).reshape(steps, batch, 4 * hidden)
+        # σ(z) = ½ + ½·tanh(z/2): with the rows of the σ gates scaled by s = ½ (1 for g), every gate
+        # is a·tanh(s·z) + b, one tanh over all four. The input part of every step is one product.
+        scale = _gate_scale(xp, hidden, x.dtype)
+        W_hh_scaled_T = (W_hh * scale[:, None]).T
+        z_input = (x.reshape(steps * batch, x.shape[2]) @ (W_ih * scale[:, None]).T
+                   + (b_ih + b_hh) * scale).reshape(steps, batch, 4 * hidden)
         h = xp.empty((steps + 1, batch, hidden), dtype=x.dtype)
         c = xp.empty_like(h)
-        gates = xp.empty((steps, batch, 4 * hidden), dtype=x.dtype)
+        tanh_c = xp.empty((steps, batch, hidden), dtype=x.dtype)
+        gates = z_input  # each step's z becomes its gates in place
+        offset = 1.0 - scale  # b: ½ for the σ gates, 0 for g
         h[0], c[0] = h0, c0
         for t in range(steps):
-            z = z_input[t] + h[t] @ W_hh.T
             gate = gates[t]
-            gate[:, :2 * hidden] = _stable_sigmoid(z[:, :2 * hidden])
-            gate[:, 2 * hidden:3 * hidden] = xp.tanh(z[:, 2 * hidden:3 * hidden])
-            gate[:, 3 * hidden:] = _stable_sigmoid(z[:, 3 * hidden:])
+            gate += h[t] @ W_hh_scaled_T
+            xp.tanh(gate, out=gate)
+            gate *= scale
+            gate += offset
             i, f, g, o = (gate[:, k * hidden:(k + 1) * hidden] for k in range(4))
-            c[t + 1] = f * c[t] + i * g
-            h[t + 1] = o * xp.tanh(c[t + 1])
-        self.save_for_backward(x, h, c, gates, W_ih, W_hh)
+            xp.multiply(f, c[t], out=c[t + 1])
+            c[t + 1] += i * g
+            xp.tanh(c[t + 1], out=tanh_c[t])
+            xp.multiply(o, tanh_c[t], out=h[t + 1])
+        self.save_for_backward(x, h, c, tanh_c, gates, W_ih, W_hh)
         return xp.concatenate((h[1:], c[-1:]), axis=0)
 
     formula = ("c_t = σ(z_f)·c_{t−1} + σ(z_i)·tanh(z_g), h_t = σ(z_o)·tanh(c_t) "
@@ -68,35 +76,48 @@ class LSTM(Function):
         #   do = dh·tanh(c_t);  dc += dh·o·(1 − tanh²c_t)
         #   di = dc·g, dg = dc·i, df = dc·c_{t−1};  dc_{t−1} = dc·f
         #   dz = [di·i(1−i) | df·f(1−f) | dg·(1 − g²) | do·o(1−o)];  dh_{t−1} = dh_{t−1}(from y) + dz·W_hh
-        x, h, c, gates, W_ih, W_hh = self.saved_tensors
+        x, h, c, tanh_c, gates, W_ih, W_hh = self.saved_tensors
         xp = array_module(dy)
         steps, batch, hidden = h.shape[0] - 1, h.shape[1], h.shape[2]
-        dz_all = xp.empty_like(gates)
-        dh_next = xp.zeros((batch, hidden), dtype=dy.dtype)
+        # What does not depend on dh or dc, for every step at once, so that the loop is a few calls a step:
+        # the gates' slopes σ(1−σ) and 1 − g², o·(1 − tanh²c), and the factors [g, c_{t−1}, i] of dc.
+        by_gate = gates.reshape(steps, batch, 4, hidden)
+        slopes = by_gate * (1.0 - by_gate)
+        slopes[:, :, 2] = 1.0 - by_gate[:, :, 2] * by_gate[:, :, 2]
+        to_cell = by_gate[:, :, 3] * (1.0 - tanh_c * tanh_c)
+        factors = xp.stack((by_gate[:, :, 2], c[:-1], by_gate[:, :, 0]), axis=2)
+        forget = by_gate[:, :, 1]
+        dz_all = xp.empty_like(by_gate)
+        dh = dy[steps - 1].copy()
         dc = dy[steps].copy()
         for t in range(steps - 1, -1, -1):
-            i, f, g, o = (gates[t][:, k * hidden:(k + 1) * hidden] for k in range(4))
-            dh = dy[t] + dh_next
-            tanh_c = xp.tanh(c[t + 1])
-            dc = dc + dh * o * (1.0 - tanh_c * tanh_c)
+            dc += dh * to_cell[t]
             dz = dz_all[t]
-            dz[:, :hidden] = dc * g * i * (1.0 - i)
-            dz[:, hidden:2 * hidden] = dc * c[t] * f * (1.0 - f)
-            dz[:, 2 * hidden:3 * hidden] = dc * i * (1.0 - g * g)
-            dz[:, 3 * hidden:] = dh * tanh_c * o * (1.0 - o)
-            dh_next = dz @ W_hh
-            dc = dc * f
+            xp.multiply(dc[:, None, :], factors[t], out=dz[:, :3])
+            xp.multiply(dh, tanh_c[t], out=dz[:, 3])
+            dz *= slopes[t]
+            dh = dz.reshape(batch, 4 * hidden) @ W_hh
+            if t:
+                dh += dy[t - 1]
+            dc *= forget[t]
         flat = dz_all.reshape(steps * batch, 4 * hidden)
         dx = (flat @ W_ih).reshape(x.shape)
         dW_ih = flat.T @ x.reshape(steps * batch, x.shape[2])
         dW_hh = flat.T @ h[:-1].reshape(steps * batch, hidden)
         db = flat.sum(axis=0)
-        return dx, dh_next, dc, dW_ih, dW_hh, db, db.copy()
+        return dx, dh, dc, dW_ih, dW_hh, db, db.copy()
 
     def backward_graph(self, dy):
         # The same recurrence again with differentiable ops (linear, σ, tanh, products, indexing),
         # whose own hand-derived backward_graph gives the derivatives of every order.
         return recomputed_gradients(self, lstm_on_graph, dy)
+
+
+def _gate_scale(xp, hidden: int, dtype):
+    """½ on the rows of the σ gates (i, f, o), 1 on those of g: σ(z) = ½ + ½·tanh(z/2)."""
+    scale = xp.full(4 * hidden, 0.5, dtype=dtype)
+    scale[2 * hidden:3 * hidden] = 1.0
+    return scale
 
 
 def lstm_on_graph(x: Tensor, h: Tensor, c: Tensor, W_ih: Tensor, W_hh: Tensor, b_ih: Tensor, b_hh: Tensor) -> Tensor:
