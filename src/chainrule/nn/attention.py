@@ -65,8 +65,13 @@ class MultiheadAttention(Module):
             query, key, value = (t.transpose(0, 1) for t in (query, key, value))
         n, length, source = query.shape[0], query.shape[1], key.shape[1]
         q, k, v = self._heads(query, 0), self._heads(key, 1), self._heads(value, 2)
-        mask = self._combined_mask(attn_mask, key_padding_mask, is_causal, n, length, source, q)
+        allowed, added = self._masks(attn_mask, key_padding_mask, is_causal, n, length, source, q)
         dropout = self.dropout if self.training else 0.0
+        if need_weights or added is not None:
+            mask = added
+            if allowed is not None:
+                blocked = Tensor(backend.array_module(q.data).where(allowed, 0.0, -numpy.inf).astype(q.dtype))
+                mask = blocked if added is None else added + blocked
         if need_weights:
             scores = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(q.shape[-1]))
             if mask is not None:
@@ -75,7 +80,8 @@ class MultiheadAttention(Module):
             attended = ops.dropout(weights, dropout) @ v if dropout else weights @ v
         else:
             weights = None
-            attended = ops.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)
+            attended = ops.scaled_dot_product_attention(q, k, v, attn_mask=allowed if added is None else mask,
+                                                        dropout_p=dropout)
         output = self.out_proj(attended.transpose(1, 2).reshape(n, length, self.embed_dim))
         if not self.batch_first:
             output = output.transpose(0, 1)
@@ -83,29 +89,32 @@ class MultiheadAttention(Module):
             weights = weights.mean(1)
         return output, weights
 
-    def _combined_mask(self, attn_mask, key_padding_mask, is_causal: bool, n: int, length: int, source: int,
-                       like: Tensor) -> Tensor | None:
-        """One additive mask (N, heads, L, S) (0 where allowed, −∞ where not), or None."""
+    def _masks(self, attn_mask, key_padding_mask, is_causal: bool, n: int, length: int, source: int,
+               like: Tensor) -> tuple:
+        """(a boolean array, broadcastable to (N, heads, L, S), True where attending is allowed, or None;
+        a float mask Tensor to add to the scores, or None). A causal mask alone stays (L, S)."""
         xp = backend.array_module(like.data)
-        blocked = xp.zeros((n, self.num_heads, length, source), dtype=bool)
-        added = None
+        blocked, added = None, None
+
+        def block(more):
+            return more if blocked is None else blocked | more
+
         if is_causal:
-            blocked |= ~xp.tri(length, source, dtype=bool)
+            blocked = ~xp.tri(length, source, dtype=bool)
         if attn_mask is not None:
             data = attn_mask.data if isinstance(attn_mask, Tensor) else xp.asarray(attn_mask)
             shaped = data.reshape(n, self.num_heads, length, source) if data.ndim == 3 else data
             if data.dtype.kind == "b":
-                blocked |= shaped
+                blocked = block(shaped)
             else:
                 added = attn_mask.reshape(shaped.shape) if isinstance(attn_mask, Tensor) else Tensor(
                     shaped.astype(like.dtype))
         if key_padding_mask is not None:
             pad = key_padding_mask.data if isinstance(key_padding_mask, Tensor) else xp.asarray(key_padding_mask)
-            blocked |= pad.astype(bool)[:, None, None, :]
-        if not blocked.any():
-            return added
-        minus_infinity = Tensor(xp.where(blocked, -numpy.inf, 0.0).astype(like.dtype))
-        return minus_infinity if added is None else added + minus_infinity
+            blocked = block(pad.astype(bool)[:, None, None, :])
+        if blocked is None or not blocked.any():
+            return None, added
+        return ~blocked, added
 
     def extra_repr(self) -> str:
         return f"{self.embed_dim}, num_heads={self.num_heads}" + (", batch_first=True" if self.batch_first else "")
