@@ -1,4 +1,4 @@
-"""Data: the IDX reader, MNIST and Fashion-MNIST, the classic MNIST pickle, and DataLoader.
+"""Data: the IDX reader, MNIST and Fashion-MNIST, the classic MNIST pickle, text corpora, and DataLoader.
 
     from chainrule import data
     train = data.FashionMNIST(train=True)
@@ -16,6 +16,7 @@ from .loader import DataLoader, TensorDataset
 from .locate import DatasetNotFoundError, cache_dir
 from .mnist_pickle import load_mnist_pickle
 from .sampler import DistributedSampler
+from .text import CharDataset, CharVocabulary, fortunes_text, read_text, split_text, words_text
 from .transforms import (
     FASHION_MNIST_MEAN,
     FASHION_MNIST_STD,
@@ -29,8 +30,8 @@ from .transforms import (
 
 __all__ = [
     "DataFormatError", "DataLoader", "DatasetNotFoundError", "DatasetSpec", "DistributedSampler", "DownloadError",
-    "FashionMNIST", "IdxFile", "MNIST", "TensorDataset", "atomic_write", "cache_dir", "download",
-    "load_mnist_pickle", "read_idx", "write_idx",
+    "CharDataset", "CharVocabulary", "FashionMNIST", "IdxFile", "MNIST", "TensorDataset", "atomic_write", "cache_dir", "download",
+    "fortunes_text", "load_mnist_pickle", "read_idx", "read_text", "split_text", "words_text", "write_idx",
     "Compose", "Flatten", "Normalize", "ToFloat",
     "FASHION_MNIST_MEAN", "FASHION_MNIST_STD", "MNIST_MEAN", "MNIST_STD",
 ]
