@@ -1,7 +1,9 @@
 """The ``chainrule`` command.
 
     chainrule train [--epochs N --lr LR ...]              train a model on (Fashion-)MNIST
+    chainrule train --model charlm [--arch transformer]   train a character-level language model
     chainrule evaluate CHECKPOINT                          evaluate a saved model on its test set
+    chainrule sample CHECKPOINT --prompt TEXT              generate text from a charlm checkpoint
     chainrule check FILE.py:NAME --shape 4,8 [8 ...]     gradient-check a Function or Module (--order 2)
     chainrule bench [TASK ...] [--quick ...]              benchmarks against PyTorch (a source checkout's benchmarks/)
 
@@ -173,13 +175,29 @@ def add_train_command(subcommands) -> None:
         return f" (default: {text}{'; ' + ', '.join(per_model) if per_model else ''})"
 
     train = subcommands.add_parser(
-        "train", help="train a model on Fashion-MNIST or MNIST (defaults: a good MLP recipe)",
+        "train", help="train a model on Fashion-MNIST or MNIST (defaults: a good MLP recipe), or a language model",
         description="Train with a progress bar and a per-epoch table; write a checkpoint after every epoch "
                     "(and on Ctrl-C / SIGTERM), the loss/accuracy curves and a confusion matrix to --out. "
+                    "--model charlm trains a character-level language model on Debian's fortunes (or --dataset "
+                    "words, or --text FILE) and reports bits per character. "
                     "With --resume, the run continues with the checkpoint's own recipe.")
-    train.add_argument("--dataset", choices=("fashion-mnist", "mnist"), help="data set" + default("dataset"))
-    train.add_argument("--model", choices=recipes.MODELS, help="network" + default("model"))
+    train.add_argument("--dataset", choices=recipes.DATASETS + recipes.TEXTS[:2],
+                       help="data set" + default("dataset") + "; charlm: fortunes (default) or words")
+    train.add_argument("--model", choices=recipes.MODELS,
+                       help="network" + default("model") + "; charlm is a character-level language model")
     train.add_argument("--hidden", type=parse_shape, metavar="W1,W2", help="hidden widths of the mlp" + default("hidden"))
+    language = recipes.LANGUAGE_DEFAULTS
+    train.add_argument("--arch", choices=recipes.ARCHITECTURES,
+                       help=f"charlm: an LSTM or a small GPT (default: {language['arch']})")
+    train.add_argument("--text", metavar="FILE", help="charlm: train on this UTF-8 file instead of a Debian corpus")
+    train.add_argument("--width", type=int, help=f"charlm: LSTM hidden size or transformer width "
+                                                 f"(default: {language['width']}; transformer 128)")
+    train.add_argument("--layers", type=int, help=f"charlm: LSTM layers or transformer blocks "
+                                                  f"(default: {language['layers']}; transformer 2)")
+    train.add_argument("--heads", type=int, help=f"charlm transformer: attention heads (default: {language['heads']})")
+    train.add_argument("--context", type=int, help=f"charlm: characters per training window "
+                                                   f"(default: {language['context']})")
+    train.add_argument("--dropout", type=float, help="charlm: dropout between layers (default: 0)")
     train.add_argument("--epochs", type=int, help="passes over the training set" + default("epochs"))
     train.add_argument("--batch-size", type=int, help="samples per step" + default("batch_size"))
     train.add_argument("--optimizer", choices=recipes.OPTIMIZERS, help="update rule" + default("optimizer"))
@@ -217,6 +235,12 @@ def run_train(args: argparse.Namespace) -> int:
                "batch_size": args.batch_size, "optimizer": args.optimizer, "lr": args.lr,
                "momentum": args.momentum, "weight_decay": args.weight_decay, "schedule": args.schedule,
                "seed": args.seed}
+    language_options = {"arch": args.arch, "text": None if args.text is None else os.path.abspath(args.text),
+                        "width": args.width, "layers": args.layers, "heads": args.heads, "context": args.context,
+                        "dropout": args.dropout}
+    if args.model == "charlm" or args.dataset in ("fortunes", "words") or (
+            args.resume is None and any(v is not None for v in language_options.values())):
+        options = {**options, **language_options, "model": "charlm"}
     out = args.out or (str(pathlib.Path(args.resume).parent) if args.resume else "runs/latest")
     if args.workers is not None:
         if args.workers < 1:
@@ -319,7 +343,12 @@ def print_step_trace(options: dict, data_root: str | None, device: str | None = 
     from .train.run import build_state
 
     recipe = recipes.recipe_for(options)
-    state = build_state(recipe, data_root, device=device)[0]
+    if recipe["model"] == "charlm":
+        from .train.charlm import build_language_state
+
+        state = build_language_state(recipe, device=device)[0]
+    else:
+        state = build_state(recipe, data_root, device=device)[0]
     model, loss_fn = state.model, state.loss_fn
     x, y = next(iter(state.train_loader))
     loss_fn(model(x), y).backward()  # warm-up: the first call of each BLAS routine is slow
@@ -339,6 +368,34 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     with _user_errors_exit_2():
         evaluate_checkpoint(args.checkpoint, data_root=args.data_root)
+    return 0
+
+
+def add_sample_command(subcommands) -> None:
+    sample = subcommands.add_parser(
+        "sample", help="generate text from a charlm checkpoint",
+        description="Continue --prompt by --length characters drawn from a character-level language model "
+                    "trained by chainrule train --model charlm, and print the whole text.")
+    sample.add_argument("checkpoint", help="a checkpoint.npz written by chainrule train --model charlm")
+    sample.add_argument("--prompt", default="", help="text to continue (default: the start of a new line)")
+    sample.add_argument("--length", type=int, default=300, help="characters to generate (default: 300)")
+    sample.add_argument("--temperature", type=float, default=0.8,
+                        help="divides the logits: below 1 safer, above 1 wilder, 0 always the likeliest (default: 0.8)")
+    sample.add_argument("--seed", type=int, default=0, help="the same seed gives the same text (default: 0)")
+    sample.set_defaults(handler=run_sample)
+
+
+def run_sample(args: argparse.Namespace) -> int:
+    from .train.charlm import load_language_model, sample
+
+    with _user_errors_exit_2():
+        model, vocabulary, _ = load_language_model(args.checkpoint)
+        unknown = sorted(set(args.prompt) - set(vocabulary.chars))
+        if unknown:
+            raise UsageError(f"the prompt holds characters the model never saw: {''.join(unknown)!r}")
+        if args.length < 0 or not args.temperature >= 0:
+            raise UsageError(f"--length and --temperature must be at least 0, got {args.length} and {args.temperature}")
+        print(sample(model, vocabulary, args.prompt, args.length, args.temperature, args.seed))
     return 0
 
 
@@ -369,7 +426,8 @@ def run_bench(args: argparse.Namespace) -> int:
     return subprocess.run([sys.executable, "-m", "benchmarks", *args.passed_on], cwd=root, env=env).returncode
 
 
-COMMANDS: list[Callable] = [add_train_command, add_evaluate_command, add_check_command, add_bench_command]
+COMMANDS: list[Callable] = [add_train_command, add_evaluate_command, add_sample_command, add_check_command,
+                            add_bench_command]
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from .. import backend, distributed
 from ..nn import CrossEntropyLoss, Module
 from ..tensor import no_grad
 from .metrics import accuracy_from_confusion, confusion_matrix
-from .progress import EpochTable, progress_bar
+from .progress import COLUMNS, EpochTable, progress_bar
 from .state import TrainingDiverged, TrainingInterrupted, TrainingState  # noqa: F401 - public here too
 
 
@@ -53,7 +53,8 @@ class _StopRequest:
 
 def evaluate(model: Module, loader: Iterable, loss_fn: Callable | None = None,
              num_classes: int | None = None, progress: bool = False) -> dict:
-    """Mean loss, accuracy and confusion matrix of ``model`` over ``loader`` (eval mode, no graph).
+    """Mean loss, accuracy and confusion matrix of ``model`` over ``loader`` (eval mode, no graph), per
+    target: a label, or each next token of a sequence (outputs (N, T, V), targets (N, T)).
     ``progress``: a bar over the batches (on a terminal only)."""
     loss_fn = loss_fn or CrossEntropyLoss()
     was_training = model.training
@@ -63,10 +64,10 @@ def evaluate(model: Module, loader: Iterable, loss_fn: Callable | None = None,
     with no_grad():
         for x, y in loader:
             out = model(x)
-            total_loss += float(loss_fn(out, y).item()) * len(y)
-            count += len(y)
-            predicted.append(backend.to_numpy(out.data.argmax(axis=1)))
-            actual.append(y.numpy())
+            total_loss += float(loss_fn(out, y).item()) * y.data.size
+            count += y.data.size
+            predicted.append(backend.to_numpy(out.data.argmax(axis=-1)).ravel())
+            actual.append(y.numpy().ravel())
             bar.update(1)
     bar.close()
     model.train(was_training)
@@ -121,20 +122,26 @@ def fit(model: Module, optimizer, train_loader, *, epochs: int, loss_fn: Callabl
 
 def fit_state(state: TrainingState, *, epochs: int, test_loader=None, checkpoint: str | os.PathLike | None = None,
               resume: str | os.PathLike | None = None, resume_contents: tuple | None = None, progress: bool = True,
-              log: Callable[[str], None] = print, gradient_check: bool = True) -> list[dict]:
-    """:func:`fit` on a :class:`TrainingState` built beforehand (``run.build_state``)."""
+              log: Callable[[str], None] = print, gradient_check: bool = True, columns: tuple = COLUMNS,
+              add_to_row: Callable[[dict], None] | None = None) -> list[dict]:
+    """:func:`fit` on a :class:`TrainingState` built beforehand (``run.build_state``). ``columns``: the
+    epoch table's (progress.EpochTable); ``add_to_row``: adds derived entries to each epoch's row
+    (bits per character from the losses) before it is printed and kept."""
     if resume is not None:
         state.restore(resume, resume_contents)
         log(f"resumed from {resume}: epoch {state.epoch + 1}, step {state.step}")
     warned = set() if gradient_check else None
-    table = EpochTable(log)
+    table = EpochTable(log, columns)
     table.header()
     for row in state.history:
         table.row(row)
     with _StopRequest() as stop:
         while state.epoch < epochs:
             state.train_epoch(stop, checkpoint, epochs, progress, warned)
-            table.row(state.finish_epoch(test_loader, lambda *args: evaluate(*args, progress=progress)))
+            row = state.finish_epoch(test_loader, lambda *args: evaluate(*args, progress=progress))
+            if add_to_row is not None:
+                add_to_row(row)
+            table.row(row)
             if checkpoint is not None:
                 state.save(checkpoint)
     return state.history

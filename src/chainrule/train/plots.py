@@ -1,4 +1,4 @@
-"""PNG plots of a training run: loss and accuracy curves, and a confusion matrix."""
+"""PNG plots of a training run: loss and accuracy curves, a confusion matrix, a language model's bits per character."""
 from __future__ import annotations
 
 import os
@@ -27,20 +27,44 @@ def plot_history(history: list[dict], path: str | os.PathLike) -> Path:
         ax_acc.plot(epochs, [100 * row[key] for row in history if key in row], marker="o", label=label)
     ax_loss.set(title="loss", xlabel="epoch", ylabel="cross-entropy")
     ax_acc.set(title="accuracy", xlabel="epoch", ylabel="%")
-    from matplotlib.ticker import MaxNLocator
-
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
         ax.legend()
-        # Epochs are whole: a tick at each (no 0.96 … 1.04 around a single epoch), or whole ones when many.
-        if len(epochs) <= 20:
-            ax.set_xticks(epochs)
-        else:
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        _whole_epochs(ax, epochs)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return Path(path)
+
+
+def plot_bits_per_character(history: list[dict], unigram_bits: float, path: str | os.PathLike) -> Path:
+    """A language model's train and validation loss per epoch in bits per character, with the corpus's
+    unigram entropy as a line: the loss of a model that knows only how often each character occurs."""
+    plt = _pyplot()
+    epochs = [row["epoch"] for row in history]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for key, label in (("train_bits", "train"), ("test_bits", "validation")):
+        ax.plot(epochs, [row.get(key) for row in history], marker="o", label=label)
+    ax.axhline(unigram_bits, color="gray", linestyle="--", label=f"unigram entropy ({unigram_bits:.2f})")
+    ax.set(title="character-level language model", xlabel="epoch", ylabel="bits per character")
+    ax.set_ylim(bottom=0)
+    _whole_epochs(ax, epochs)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)
+
+
+def _whole_epochs(ax, epochs: list) -> None:
+    """Epochs are whole: a tick at each (no 0.96 … 1.04 around a single epoch), or whole ones when many."""
+    from matplotlib.ticker import MaxNLocator
+
+    if len(epochs) <= 20:
+        ax.set_xticks(epochs)
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def plot_confusion_matrix(counts: numpy.ndarray, class_names: list[str], path: str | os.PathLike) -> Path:

@@ -35,17 +35,20 @@ COLUMNS = (("epoch", "epoch", "{:d}"), ("train_loss", "train loss", "{:.4f}"),
            ("train_acc", "train acc", "{:.2%}"), ("test_loss", "test loss", "{:.4f}"),
            ("test_acc", "test acc", "{:.2%}"), ("seconds", "seconds", "{:.1f}"),
            ("samples_per_s", "samples/s", "{:.0f}"))
+"""The table of a classifier: (key of the history row, title, format)."""
 
 
 class EpochTable:
-    """Prints one aligned row per epoch; a column missing from a row shows "-"."""
+    """Prints one aligned row per epoch; a column missing from a row shows "-". ``columns``:
+    (key, title, format) triples, COLUMNS by default."""
 
-    def __init__(self, log: Callable[[str], None] = print):
+    def __init__(self, log: Callable[[str], None] = print, columns: tuple = COLUMNS):
         self.log = log
+        self.columns = columns
 
     def header(self) -> None:
-        self.log("  ".join(title.rjust(len(title)) for _, title, _ in COLUMNS))
+        self.log("  ".join(title.rjust(len(title)) for _, title, _ in self.columns))
 
     def row(self, values: dict) -> None:
         self.log("  ".join((fmt.format(values[key]) if key in values else "-").rjust(len(title))
-                           for key, title, fmt in COLUMNS))
+                           for key, title, fmt in self.columns))

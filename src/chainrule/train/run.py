@@ -12,11 +12,12 @@ from typing import Callable
 
 from .. import data, distributed, random as cr_random
 from ..errors import CheckpointError
+from .charlm import evaluate_language_checkpoint, train_language_model
 from .checkpoint import load_checkpoint
 from .fit import evaluate, fit_state
 from .lock import run_folder_lock
 from .plots import plot_confusion_matrix, plot_history
-from .recipes import RecipeError, build_model, build_optimizer, build_scheduler, recipe_for
+from .recipes import RecipeError, build_model, build_optimizer, build_scheduler, checkpoint_recipe, recipe_for
 from .state import TrainingState
 
 DATASETS = {"fashion-mnist": data.FashionMNIST, "mnist": data.MNIST}
@@ -83,6 +84,11 @@ def train(out: str = "runs/latest", resume: str | None = None, data_root: str | 
                           f"of {world}")
     if rank != 0:
         progress, log = False, _silent
+    if recipe["model"] == "charlm":
+        if world > 1:
+            raise RecipeError("the charlm recipe trains in one process; leave out --workers")
+        with run_folder_lock(out) as out_dir:
+            return train_language_model(out_dir, recipe, resume, saved, progress, log, device)
     with run_folder_lock(out) if rank == 0 else contextlib.nullcontext(Path(out)) as out_dir:
         return _train_in(out_dir, recipe, resume, saved, data_root, progress, log, rank, world, device)
 
@@ -144,20 +150,6 @@ def _train_in(out_dir: Path, recipe: dict, resume, saved, data_root, progress: b
     return result
 
 
-def checkpoint_recipe(path, meta: dict) -> dict:
-    """The validated training recipe stored in a checkpoint's metadata; CheckpointError naming the
-    file when there is none (written by ``fit`` or ``save_checkpoint`` without ``recipe=``) or it is unusable."""
-    saved = meta.get("recipe")
-    if not isinstance(saved, dict):
-        raise CheckpointError(
-            f"{path}: holds no training recipe, so its model cannot be rebuilt (was it written by fit() or "
-            f"save_checkpoint() without recipe=...?); load it with load_checkpoint() into your own model")
-    try:
-        return recipe_for(saved)
-    except (TypeError, RecipeError) as problem:
-        raise CheckpointError(f"{path}: its training recipe is not usable: {problem}") from None
-
-
 def resumed_recipe(path, meta: dict, options: dict) -> dict:
     """The checkpoint's recipe, which a resumed run continues; RecipeError if ``options`` (None
     meaning "not given") ask for anything else."""
@@ -175,6 +167,8 @@ def evaluate_checkpoint(path: str, data_root: str | None = None, log: Callable[[
     """Rebuild the model stored in a checkpoint and evaluate it on its test set."""
     model_state, _, meta = load_checkpoint(path)
     recipe = checkpoint_recipe(path, meta)
+    if recipe["model"] == "charlm":
+        return evaluate_language_checkpoint(path, log)
     if data_root is None:
         data_root = (meta.get("run") or {}).get("data_root")
     test_set, test_loader = load_split(recipe, train=False, root=data_root)

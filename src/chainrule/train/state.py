@@ -103,9 +103,10 @@ class TrainingState:
                 gradients_checked = True
             if self.scheduler is not None and self.scheduler_interval == "step":
                 self.scheduler.step()
-            sums["loss"] += value * len(y)
-            sums["correct"] += int((out.data.argmax(axis=1) == y.data).sum())
-            sums["seen"] += len(y)
+            # Per target: a sample's label, or each token of a sequence's next tokens (N, T).
+            sums["loss"] += value * y.data.size
+            sums["correct"] += int((out.data.argmax(axis=-1) == y.data).sum())
+            sums["seen"] += y.data.size
             self.step += 1
             bar.update(1)
             if signum is not None:
