@@ -10,6 +10,9 @@ Tasks (all by default):
   cnn    the cnn recipe (conv-BN-ReLU-pool ×2, 128-unit classifier) on Fashion-MNIST,
          batch 128: seconds per epoch, test accuracy, peak RSS; conv2d and max_pool2d
          forward and backward alone; where a training step's time goes, op by op
+  lstm   the charlm recipe's LSTM (64→256) on fortunes, batch 32 × 128 characters, Adam:
+         characters per second and training RSS
+  transformer  the charlm recipe's small GPT (2 causal blocks of 128, 4 heads), likewise
 """
 from __future__ import annotations
 
@@ -21,11 +24,11 @@ import platform
 import sys
 from pathlib import Path
 
-from . import cnn, machine, report, runner, workloads
+from . import charlm, cnn, machine, report, runner, workloads
 from .plot import draw_sweep
 from .trainers import FRAMEWORKS, REFERENCE_ONLY, available
 
-TASKS = ("mlp", "micro", "sweep", "limit", "cnn")
+TASKS = ("mlp", "micro", "sweep", "limit", "cnn", "lstm", "transformer")
 QUICK_SWEEP = [(32, 512), (128, 512), (1024, 512), (128, 128), (128, 2048)]
 
 
@@ -149,6 +152,9 @@ def main() -> None:
             section("mlp epoch as a multiple of its matrix products alone", report.limit_multiples_table(results["mlp"], results["limit"]))
     if "cnn" in arguments.tasks:
         results.update(cnn.run_task(arguments, frameworks, common, section))
+    for arch in charlm.ARCHITECTURES:
+        if arch in arguments.tasks:
+            results.update(charlm.run_task(arch, arguments, frameworks, common, section))
     busy = machine.busy_warning()
     sections.append(f"frameworks as measured:\n{describe_frameworks(results)}\n\nload average at end: {machine.load_average()}"
                     + (f"\n{busy}" if busy else ""))

@@ -9,7 +9,7 @@ import time
 
 import numpy
 
-from . import cnn, conv_ops, machine, memory, workloads
+from . import charlm, cnn, conv_ops, machine, memory, workloads
 from .trainers import trainer_class
 
 
@@ -120,4 +120,4 @@ def _gemm_description(framework: str, threads: int) -> dict:
 
 
 JOBS = {"mlp": mlp, "micro": micro, "sweep": sweep, "gemm": gemm,
-        "cnn": cnn.train, "cnn_profile": cnn.profile, "conv_ops": conv_ops.op_times}
+        "cnn": cnn.train, "cnn_profile": cnn.profile, "conv_ops": conv_ops.op_times, "charlm": charlm.train}

@@ -46,6 +46,32 @@ def test_trainers_take_the_same_steps_as_pytorch(framework):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("arch", ["lstm", "transformer"])
+def test_language_model_peers_take_the_same_adam_steps(arch):
+    """The lstm and transformer benchmarks time the same model: PyTorch's, loaded with chainrule's
+    initial weights, takes the same three Adam steps on the same batches."""
+    pytest.importorskip("torch")
+    from benchmarks import charlm
+
+    recipe = {**charlm._recipe(arch), "width": 16, "context": 12, "batch_size": 4}
+    rng = np.random.default_rng(0)
+    batches = [(rng.integers(0, 30, (4, 12)), rng.integers(0, 30, (4, 12))) for _ in range(3)]
+    ours = charlm.ChainruleLanguageModel(recipe, 30, seed=0)
+    theirs = charlm.TorchLanguageModel(recipe, 30, 0, ours.state(), threads=1)
+    initial = ours.state()
+    for x, y in batches:
+        ours.step(ours.batch(x, y))
+        theirs.step(theirs.batch(x, y))
+    expected = {name: value.detach().numpy() for name, value in theirs.model.state_dict().items()}
+    for name, value in ours.state().items():
+        assert value.dtype == np.float32 and not np.allclose(value, initial[name]), name
+        if name.endswith("in_proj_bias"):
+            # The key bias adds q·b_k to a whole row of scores, which softmax ignores: its gradient is
+            # rounding noise, which Adam scales up to full steps of either sign. Compare q's and v's.
+            value, expected[name] = (np.delete(v, np.s_[16:32]) for v in (value, expected[name]))
+        np.testing.assert_allclose(value, expected[name], rtol=1e-4, atol=2e-5, err_msg=name)
+
+
 def test_paired_ratios_pair_each_repetition():
     ratios = paired_ratios([2.0, 3.0, 12.0], [4.0, 3.0, 4.0])  # 0.5, 1.0, 3.0
     assert ratios == Spread(median=1.0, low=0.5, high=3.0)
