@@ -34,8 +34,8 @@ def output_kinds(cell) -> list:
     return kinds
 
 
-def test_there_are_five_tutorials():
-    assert [source.stem[:2] for source in SOURCES] == ["01", "02", "03", "04", "05"]
+def test_there_are_six_tutorials():
+    assert [source.stem[:2] for source in SOURCES] == ["01", "02", "03", "04", "05", "06"]
 
 
 @pytest.mark.slow
