@@ -142,12 +142,17 @@ def loss(W):
     return sum((G[t] * h_t).sum() for t, h_t in enumerate(lstm_forward(x, h0, c0, W_ih, W, b)[0][1:]))
 
 
-eps = 1e-6
-numeric = np.zeros_like(W_hh)
-for index in np.ndindex(W_hh.shape):
-    step = np.zeros_like(W_hh)
-    step[index] = eps
-    numeric[index] = (loss(W_hh + step) - loss(W_hh - step)) / (2 * eps)
+def central_differences(f, w, eps=1e-6):
+    """(f(w + ε·e_i) − f(w − ε·e_i)) / 2ε for every entry i of w."""
+    numeric = np.zeros_like(w)
+    for index in np.ndindex(w.shape):
+        step = np.zeros_like(w)
+        step[index] = eps
+        numeric[index] = (f(w + step) - f(w - step)) / (2 * eps)
+    return numeric
+
+
+numeric = central_differences(loss, W_hh)
 print(f"W_hh: max |by hand − finite differences| = {np.abs(numeric - by_hand[4]).max():.1e}")
 assert np.allclose(numeric, by_hand[4], rtol=1e-7, atol=1e-8)
 
@@ -210,11 +215,7 @@ def attention(Q):
     return ((P / P.sum(axis=1, keepdims=True)) @ V * dO).sum()
 
 
-numeric = np.zeros_like(Q)
-for index in np.ndindex(Q.shape):
-    step = np.zeros_like(Q)
-    step[index] = eps
-    numeric[index] = (attention(Q + step) - attention(Q - step)) / (2 * eps)
+numeric = central_differences(attention, Q)
 print(f"dQ: max |by hand − finite differences| = {np.abs(numeric - dQ).max():.1e}")
 assert np.allclose(numeric, dQ, rtol=1e-7, atol=1e-8)
 
