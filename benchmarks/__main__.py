@@ -1,4 +1,5 @@
-"""python -m benchmarks: chainrule against PyTorch (and JAX, when installed) on this CPU.
+"""python -m benchmarks: chainrule against PyTorch eager, PyTorch with torch.compile, and JAX (jit,
+when installed), each written as its documentation recommends, on this CPU.
 
 Tasks (all by default):
   mlp    Fashion-MNIST, 784-512-512-10 ReLU, batch 128, SGD lr 0.05 momentum 0.9, float32:
@@ -134,7 +135,8 @@ def main() -> None:
         points = QUICK_SWEEP if arguments.quick else workloads.sweep_points()
         sweep_reps = arguments.reps or (2 if arguments.quick else 3)
         budget = 0.05 if arguments.quick else 0.3
-        sweep_frameworks = [name for name in frameworks if name != "numpy"]
+        # torch.compile would compile anew at each of the sweep's shapes, 20 s or more each.
+        sweep_frameworks = [name for name in frameworks if name not in ("numpy", "torch-compile")]
         results["sweep"] = runner.interleaved("sweep", sweep_frameworks, points=points, budget=budget,
                                               **{**common, "reps": sweep_reps})
         section(f"sweep: 784-W-W-10, median ms per step of {sweep_reps} runs", report.sweep_table(results["sweep"]))

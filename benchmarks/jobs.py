@@ -24,14 +24,8 @@ def mlp(framework: str, threads: int, epochs: int, seed: int) -> dict:
     epoch_seconds = []
     for epoch in range(epochs):
         order = workloads.epoch_order(len(labels), seed, epoch)
-        elapsed = 0.0
-        for index in range(workloads.MLP_STEPS_PER_EPOCH):
-            rows = order[index * workload.batch:(index + 1) * workload.batch]
-            batch = trainer.batch(workloads.to_float(images[rows]), labels[rows])
-            start = time.perf_counter()
-            trainer.step(batch)
-            elapsed += time.perf_counter() - start
-        epoch_seconds.append(elapsed)
+        rows = order[:workloads.MLP_STEPS_PER_EPOCH * workload.batch].reshape(-1, workload.batch)
+        epoch_seconds.append(_timed_steps(trainer, images, labels, rows))
     peak = memory.peak_rss_mb()
     predictions = trainer.predict(workloads.to_float(test_images))
     return {
@@ -48,16 +42,25 @@ def micro(framework: str, threads: int, steps: int, warmup: int, seed: int) -> d
     images, labels = workloads.fashion_mnist(train=True)
     workload = workloads.MICRO
     trainer = trainer_class(framework)(workloads.initial_weights(workload.sizes, seed), workload, threads)
-    rows = workloads.epoch_order(len(labels), seed, 0)[: warmup + steps]
-    batches = [trainer.batch(workloads.to_float(images[row:row + 1]), labels[row:row + 1]) for row in rows]
-    for batch in batches[:warmup]:
+    rows = workloads.epoch_order(len(labels), seed, 0)[: warmup + steps].reshape(-1, 1)
+    _timed_steps(trainer, images, labels, rows[:warmup])
+    seconds = _timed_steps(trainer, images, labels, rows[warmup:])
+    return {"steps_per_second": steps / seconds, "describe": trainer.describe()}
+
+
+def _timed_steps(trainer, images: numpy.ndarray, labels: numpy.ndarray, rows: numpy.ndarray) -> float:
+    """Seconds of training on the batches ``images[r], labels[r]`` for each row r of ``rows``. A trainer
+    whose framework keeps data on the device and dispatches asynchronously (JAX) runs its own loop
+    (``timed_steps``); for the others each batch is converted untimed and each step timed."""
+    if hasattr(trainer, "timed_steps"):
+        return trainer.timed_steps(workloads.to_float(images), labels, rows)
+    elapsed = 0.0
+    for batch_rows in rows:
+        batch = trainer.batch(workloads.to_float(images[batch_rows]), labels[batch_rows])
+        start = time.perf_counter()
         trainer.step(batch)
-    timed = batches[warmup:]
-    start = time.perf_counter()
-    for batch in timed:
-        trainer.step(batch)
-    seconds = time.perf_counter() - start
-    return {"steps_per_second": len(timed) / seconds, "describe": trainer.describe()}
+        elapsed += time.perf_counter() - start
+    return elapsed
 
 
 def _seconds_per_step(trainer, batches: list, budget: float) -> float:

@@ -29,7 +29,9 @@ def _weights_after(framework: str, steps: int) -> list[np.ndarray]:
         trainer.step(trainer.batch(x, y))
     if framework.startswith("numpy"):
         return [p.copy() for p in trainer.params]
-    state = trainer.model.state_dict()
+    if framework == "jax":
+        return _weights_after_steps(trainer, framework)
+    state = getattr(trainer, "eager_model", trainer.model).state_dict()
     names = [f"{2 * layer}.{kind}" for layer in range(len(SMALL.sizes) - 1) for kind in ("weight", "bias")]
     return [np.asarray(state[name].numpy() if framework == "torch" else state[name]) for name in names]
 
@@ -44,6 +46,42 @@ def test_trainers_take_the_same_steps_as_pytorch(framework):
         assert got.dtype == np.float32
         assert not np.allclose(want, start)  # the steps moved the weights
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_compiled_pytorch_takes_the_same_steps_as_eager():
+    """torch.compile's trainer warms up on other data, then starts from the initial weights."""
+    pytest.importorskip("torch")
+    expected = _weights_after("torch", steps=12)
+    for got, want in zip(_weights_after("torch-compile", steps=12), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+
+
+def test_jax_takes_the_same_steps_with_the_data_on_its_device():
+    """Both of the JAX trainer's loops: a batch from the host per step, and the data on the device
+    gathered inside the compiled step (what the mlp and micro jobs time)."""
+    pytest.importorskip("jax")
+    pytest.importorskip("torch")
+    from benchmarks.jobs import _timed_steps
+
+    expected = _weights_after("torch", steps=12)
+    np.testing.assert_allclose(_weights_after("jax", steps=12)[0], expected[0], rtol=1e-4, atol=1e-6)
+    rng = np.random.default_rng(7)
+    images, labels = rng.integers(0, 256, (40, 20), dtype=np.uint8), rng.integers(0, 5, 40)
+    rows = np.stack([rng.permutation(40)[:SMALL.batch] for _ in range(6)])
+    results = []
+    for framework in ("torch", "jax"):
+        trainer = trainer_class(framework)(workloads.initial_weights(SMALL.sizes, seed=3), SMALL, threads=1)
+        assert _timed_steps(trainer, images, labels, rows) > 0
+        results.append(_weights_after_steps(trainer, framework))
+    for got, want in zip(results[1], results[0]):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+
+
+def _weights_after_steps(trainer, framework: str) -> list[np.ndarray]:
+    if framework == "jax":
+        return [np.asarray(array) for layer in trainer.params for array in layer]
+    return [value.numpy() for value in trainer.model.state_dict().values()]
 
 
 @pytest.mark.parametrize("arch", ["lstm", "transformer"])

@@ -17,6 +17,7 @@ import importlib.util
 FRAMEWORKS = {
     "chainrule": ("chainrule", "benchmarks.trainers.chainrule_trainer"),
     "torch": ("torch", "benchmarks.trainers.torch_trainer"),
+    "torch-compile": ("torch", "benchmarks.trainers.torch_compile_trainer"),
     "jax": ("jax", "benchmarks.trainers.jax_trainer"),
     "numpy": ("numpy", "benchmarks.trainers.numpy_trainer"),
     "numpy-lean": ("numpy", "benchmarks.trainers.numpy_lean_trainer"),
