@@ -45,7 +45,8 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=os.cpu_count(),
                         help="threads for every BLAS and OpenMP runtime (default: all cores)")
     parser.add_argument("--frameworks", nargs="+", choices=list(FRAMEWORKS),
-                        help="default: chainrule, torch, the plain NumPy loop, and jax when installed; "
+                        help="default: chainrule, torch, torch-compile (torch.compile), the plain NumPy loop, and "
+                             "jax when installed (the lstm, transformer and cnn tasks: chainrule and torch); "
                              "numpy-lean and chainrule-by-hand (the floors of the micro workload) and chainrule-fused "
                              "(nn.Fused) only by name")
     parser.add_argument("--openblas-core", metavar="NAME", default="auto",
