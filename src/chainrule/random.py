@@ -5,28 +5,29 @@
 """
 from __future__ import annotations
 
-import numpy
+if __name__ == "random":  # Python runs from inside src/chainrule: be the standard library's random
+    from _shadowed import stand_in_for_standard_library
 
-_generator = numpy.random.default_rng(0)
+    stand_in_for_standard_library(globals())
+else:
+    import numpy
 
+    _generator = numpy.random.default_rng(0)
 
-def manual_seed(seed: int) -> numpy.random.Generator:
-    """Reseed the default generator; returns it."""
-    global _generator
-    _generator = numpy.random.default_rng(seed)
-    return _generator
+    def manual_seed(seed: int) -> numpy.random.Generator:
+        """Reseed the default generator; returns it."""
+        global _generator
+        _generator = numpy.random.default_rng(seed)
+        return _generator
 
+    def default_generator() -> numpy.random.Generator:
+        """The generator used when no ``generator=`` is given."""
+        return _generator
 
-def default_generator() -> numpy.random.Generator:
-    """The generator used when no ``generator=`` is given."""
-    return _generator
+    def get_state() -> dict:
+        """The default generator's state (a dict of plain numbers, safe to store)."""
+        return _generator.bit_generator.state
 
-
-def get_state() -> dict:
-    """The default generator's state (a dict of plain numbers, safe to store)."""
-    return _generator.bit_generator.state
-
-
-def set_state(state: dict) -> None:
-    """Restore a state from :func:`get_state`."""
-    _generator.bit_generator.state = state
+    def set_state(state: dict) -> None:
+        """Restore a state from :func:`get_state`."""
+        _generator.bit_generator.state = state
