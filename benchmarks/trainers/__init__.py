@@ -23,10 +23,11 @@ FRAMEWORKS = {
     "numpy-lean": ("numpy", "benchmarks.trainers.numpy_lean_trainer"),
     "chainrule-by-hand": ("chainrule", "benchmarks.trainers.chainrule_by_hand_trainer"),
     "chainrule-fused": ("chainrule", "benchmarks.trainers.chainrule_fused_trainer"),
+    "chainrule-fused-step": ("chainrule", "benchmarks.trainers.chainrule_fused_step_trainer"),
 }
 """name -> (package it needs, module defining ``Trainer``)."""
 
-REFERENCE_ONLY = ("numpy-lean", "chainrule-by-hand", "chainrule-fused")
+REFERENCE_ONLY = ("numpy-lean", "chainrule-by-hand", "chainrule-fused", "chainrule-fused-step")
 """Floors for the overhead-bound micro workload, measured only when asked for by name."""
 
 

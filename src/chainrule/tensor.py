@@ -71,6 +71,11 @@ def _notify(event: str, *args) -> None:
             method(*args)
 
 
+def hooks_registered() -> bool:
+    """Whether any Tensor has a gradient hook (``register_hook``): backward then takes the general walk."""
+    return _hooks_registered > 0
+
+
 def is_grad_enabled() -> bool:
     """Whether calling a Function records it on the graph."""
     return _grad_enabled
@@ -157,13 +162,7 @@ class Function:
         # the per-op overhead is what a training step costs.
         arrays = [t.data for t in tensors]
         if len(arrays) > 1:
-            first, kind = arrays[0].dtype, type(arrays[0])
-            for array in arrays:
-                if type(array) is not kind:
-                    _refuse_mixed_devices(self, arrays)
-                if array.dtype is not first:  # NumPy's built-in dtypes are singletons: one test each
-                    _check_floating_dtypes(self, arrays)
-                    break
+            _check_arrays(self, arrays)
         wants = tuple([t.requires_grad for t in tensors])
         record = _grad_enabled and True in wants
         self.needs_input_grad = wants if record else (False,) * len(tensors)
@@ -312,6 +311,17 @@ def _as_tensors(inputs) -> tuple:
             value = Tensor(array)
         converted.append(value)
     return tuple(converted)
+
+
+def _check_arrays(fn: Function, arrays: list) -> None:
+    """Refuse inputs on different devices, or of floating dtypes that differ (no silent upcast)."""
+    first, kind = arrays[0].dtype, type(arrays[0])
+    for array in arrays:
+        if type(array) is not kind:
+            _refuse_mixed_devices(fn, arrays)
+        if array.dtype is not first:  # NumPy's built-in dtypes are singletons: one test each
+            _check_floating_dtypes(fn, arrays)
+            break
 
 
 def _refuse_mixed_devices(fn: Function, arrays: list) -> None:
@@ -756,6 +766,26 @@ def _walk_backward(root: Function, grad, retain_graph: bool) -> None:
                 pending[creator] = pending[creator] + g
             else:
                 pending[creator] = g
+
+
+def forward_and_backward(function: Function, inputs: tuple):
+    """What ``function(*inputs).backward()`` does for a Function whose inputs are all leaves, without
+    the output Tensor: its forward on the arrays, then the first-order walk (the same
+    :func:`_walk_backward`) from a gradient of 1 into the inputs' ``grad``. Returns the output array,
+    which must hold one element. For a whole training step recorded as one node (``train.FusedStep``);
+    under an observer, with gradient hooks or with gradients disabled, call it the ordinary way."""
+    arrays = [t.data for t in inputs]
+    if len(arrays) > 1:
+        _check_arrays(function, arrays)
+    function.needs_input_grad = tuple([t.requires_grad for t in inputs])
+    out = function.forward(*arrays)
+    if out.size != 1:
+        raise RuntimeError(f"{function.name}: forward_and_backward needs an output of one element, got shape "
+                           f"{out.shape}")
+    function.inputs, function._retained, function._released = inputs, None, False
+    seed = backend.array_module(out).array(1, dtype=out.dtype).reshape(out.shape)
+    _run_backward(function, _walk_backward, function, seed, False)
+    return out
 
 
 def _walk_graph(seeds: dict, retain_graph: bool, create_graph: bool, captured: dict | None) -> None:

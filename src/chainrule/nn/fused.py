@@ -73,18 +73,27 @@ class Fused(Module):
         self._layers_read_at = None
         self._warned = set()
 
+    def as_chain(self, *target):
+        """``(Chain, its extra inputs)``: the node that ``self(x, *target)`` would record, not yet called
+        (call it on ``(x, *extras)``); None where the call would run module by module."""
+        chain = None if is_observed() else self._chain(target)
+        if chain is None:
+            return None
+        steps, extras = chain
+        return Chain(steps), extras
+
     def forward(self, x: Tensor, *target) -> Tensor:
         if len(target) != (self.loss_fn is not None):
             expected = "(x, target)" if self.loss_fn is not None else "(x)"
             raise TypeError(f"Fused: expected to be called as {expected}, got {1 + len(target)} arguments")
-        chain = None if is_observed() else self._chain(target)
+        chain = self.as_chain(*target)
         if chain is None:
             return self._one_by_one(x, target)
-        steps, extras = chain
+        node, extras = chain
         if not isinstance(x, Tensor):
             x = Tensor(x)
         try:
-            return Chain(steps)(x, *extras)
+            return node(x, *extras)
         except Exception:
             # The layers' own checks name the layer and the shapes: let them speak.
             self._one_by_one(x, target)
