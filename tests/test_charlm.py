@@ -3,6 +3,7 @@ weights, sampling, and ``chainrule train --model charlm`` then ``chainrule sampl
 import math
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -192,6 +193,9 @@ def test_train_then_sample_from_the_command_line(tmp_path, capsys):
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "val bits/char" in printed and (out / "checkpoint.npz").is_file()
+    hint = next(line for line in printed.splitlines() if line.startswith("sample it: "))
+    assert main(shlex.split(hint.removeprefix("sample it: "))[1:]) == 0  # the command it suggests works
+    capsys.readouterr()
     history = json.loads((out / "history.json").read_text())
     assert history[-1]["test_bits"] == pytest.approx(history[-1]["test_loss"] / math.log(2))
     # A repetitive text is far below its unigram entropy after two epochs.

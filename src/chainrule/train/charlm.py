@@ -116,7 +116,8 @@ def train_language_model(out_dir: Path, recipe: dict, resume, saved, progress: b
         log(f"warning: no plot drawn ({missing.name or 'matplotlib'} is not installed: pip install matplotlib)")
     log(f"validation {final['test_bits']:.3f} bits/char (unigram {baseline:.3f}) after {len(history)} "
         f"epoch{'s' if len(history) != 1 else ''} in {seconds:.1f} s; wrote {out_dir}/{', '.join(written)}")
-    log(f"sample it: chainrule sample {out_dir / 'checkpoint.npz'} --prompt 'The ' --length 300")
+    prompt = " --prompt 'The '" if set("The ") <= set(vocabulary.chars) else ""  # words have no spaces
+    log(f"sample it: chainrule sample {out_dir / 'checkpoint.npz'}{prompt} --length 300")
     return {"test_bits": final["test_bits"], "unigram_bits": baseline, "seconds": seconds, "history": history}
 
 
