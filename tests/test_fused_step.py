@@ -95,3 +95,27 @@ def test_falls_back_to_the_eager_step_where_it_must():
     assert x.grad is not None and x.grad.shape == (2, 6)
     with pytest.raises(RuntimeError, match="one element"):
         FusedStep(model, nn.CrossEntropyLoss(reduction="none"), opt)(x.detach(), y)
+
+
+def test_a_target_on_the_graph_gets_its_gradient_as_in_eager():
+    """A loss target made by another model (distillation-like): the step's one node has an input with
+    a creator, so the walk must continue into that model, as eager's backward() does."""
+    def run(fused: bool):
+        cr.manual_seed(0)
+        student, teacher = nn.Linear(6, 4), nn.Linear(6, 4)
+        opt = optim.SGD([*student.parameters(), *teacher.parameters()], lr=0.1)
+        loss_fn = nn.MSELoss()
+        step = FusedStep(student, loss_fn, opt)
+        x = cr.tensor(np.random.default_rng(2).standard_normal((5, 6)).astype(np.float32))
+        for _ in range(3):
+            target = teacher(x)
+            if fused:
+                step(x, target)
+            else:
+                opt.zero_grad()
+                loss_fn(student(x), target).backward()
+                opt.step()
+        return teacher.weight.grad.copy(), student.weight.data.copy(), teacher.weight.data.copy()
+
+    for fused_value, eager_value in zip(run(True), run(False)):
+        np.testing.assert_array_equal(fused_value, eager_value)

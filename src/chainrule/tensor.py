@@ -747,33 +747,39 @@ def _walk_backward(root: Function, grad, retain_graph: bool) -> None:
             _notify("on_backward", node, grad_out, grads, time.perf_counter() - started)
         if not retain_graph:
             node.release()
-        repeated = None  # whether backward returned one array for two inputs; asked only for leaves
-        for tensor, g in zip(inputs, grads):
-            if g is None or not tensor.requires_grad:
-                continue
-            data = tensor.data
-            if g.shape != data.shape or g.dtype != data.dtype:
-                g = fit_gradient(node.name, data.shape, data.dtype, g)
-            creator = tensor.creator
-            if creator is None:
-                # A fresh gradient is kept without a copy, unless the same array also goes
-                # elsewhere: it is grad_out passed through, or returned for two inputs.
-                if repeated is None:
-                    present = [id(other) for other in grads if other is not None]
-                    repeated = len(set(present)) < len(present)
-                _accumulate_leaf(tensor, g, may_be_shared=repeated or g is grad_out)
-            elif creator in pending:
-                pending[creator] = pending[creator] + g
-            else:
-                pending[creator] = g
+        _deliver(node, inputs, grads, grad_out, pending)
+
+
+def _deliver(node: Function, inputs: tuple, grads: tuple, grad_out, pending: dict) -> None:
+    """Hand ``node``'s input gradients on: into a leaf's ``grad``, or to the node that made the
+    input (``pending``, summed)."""
+    repeated = None  # whether backward returned one array for two inputs; asked only for leaves
+    for tensor, g in zip(inputs, grads):
+        if g is None or not tensor.requires_grad:
+            continue
+        data = tensor.data
+        if g.shape != data.shape or g.dtype != data.dtype:
+            g = fit_gradient(node.name, data.shape, data.dtype, g)
+        creator = tensor.creator
+        if creator is None:
+            # A fresh gradient is kept without a copy, unless the same array also goes
+            # elsewhere: it is grad_out passed through, or returned for two inputs.
+            if repeated is None:
+                present = [id(other) for other in grads if other is not None]
+                repeated = len(set(present)) < len(present)
+            _accumulate_leaf(tensor, g, may_be_shared=repeated or g is grad_out)
+        elif creator in pending:
+            pending[creator] = pending[creator] + g
+        else:
+            pending[creator] = g
 
 
 def forward_and_backward(function: Function, inputs: tuple):
-    """What ``function(*inputs).backward()`` does for a Function whose inputs are all leaves, without
-    the output Tensor: its forward on the arrays, then the first-order walk (the same
-    :func:`_walk_backward`) from a gradient of 1 into the inputs' ``grad``. Returns the output array,
-    which must hold one element. For a whole training step recorded as one node (``train.FusedStep``);
-    under an observer, with gradient hooks or with gradients disabled, call it the ordinary way."""
+    """What ``function(*inputs).backward()`` does, without the output Tensor: its forward on the
+    arrays, then the first-order walk from a gradient of 1 into the inputs' ``grad`` (through their
+    creators where an input has one). Returns the output array, which must hold one element. For a
+    whole training step recorded as one node (``train.FusedStep``); under an observer, with gradient
+    hooks or with gradients disabled, call it the ordinary way."""
     arrays = [t.data for t in inputs]
     if len(arrays) > 1:
         _check_arrays(function, arrays)
@@ -784,8 +790,20 @@ def forward_and_backward(function: Function, inputs: tuple):
                            f"{out.shape}")
     function.inputs, function._retained, function._released = inputs, None, False
     seed = backend.array_module(out).array(1, dtype=out.dtype).reshape(out.shape)
-    _run_backward(function, _walk_backward, function, seed, False)
+    if all([t.creator is None for t in inputs]):
+        _run_backward(function, _backward_into_leaves, function, seed)
+    else:
+        _run_backward(function, _walk_backward, function, seed, False)
     return out
+
+
+def _backward_into_leaves(node: Function, grad_out) -> None:
+    """:func:`_walk_backward` for a graph of one node whose inputs are all leaves: no order to
+    find, nothing pending."""
+    inputs = node.inputs
+    grads = gradient_tuple(node, node.backward(grad_out), len(inputs))
+    node.release()
+    _deliver(node, inputs, grads, grad_out, None)
 
 
 def _walk_graph(seeds: dict, retain_graph: bool, create_graph: bool, captured: dict | None) -> None:
