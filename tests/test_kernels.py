@@ -207,14 +207,45 @@ def test_relu_kernels_give_the_numpy_paths_bits(monkeypatch, shape, dtype):
     assert_same_bits(dx, dx_numpy)
 
 
+def laid_out(array, order):
+    """``array`` with the same values, laid out in memory with axes ``order`` outermost first."""
+    return np.ascontiguousarray(array.transpose(order)).transpose(np.argsort(order))
+
+
+def spy_on(monkeypatch, name: str) -> list:
+    """Count the calls of one raw kernel: the test then knows the kernel ran, not its fallback."""
+    calls, kernel = [], getattr(_kernels, name)
+    monkeypatch.setattr(kernels, "_kernels", type("Spied", (), {
+        **{n: staticmethod(getattr(_kernels, n)) for n in dir(_kernels) if not n.startswith("_")},
+        name: staticmethod(lambda *args: (calls.append(name), kernel(*args))[1])}))
+    return calls
+
+
 @needs_kernels
-@pytest.mark.parametrize("case", ["fortran", "strided", "float16", "int32", "broadcast dy", "dy of another dtype"])
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # inf·0 in the NumPy path
+@pytest.mark.parametrize("order", [(1, 2, 3, 0), (3, 2, 1, 0), (0, 2, 3, 1)], ids=["batch-last", "fortran", "nhwc"])
+def test_relu_kernels_take_any_dense_layout_with_the_numpy_paths_bits(monkeypatch, order):
+    rng = np.random.default_rng(4)
+    x, dy = (laid_out(rng.standard_normal((3, 4, 5, 6)).astype(np.float32), order) for _ in range(2))
+    x.flat[::7], dy.flat[::5] = np.nan, np.inf
+    x.flat[1::9] = -0.0
+    calls = spy_on(monkeypatch, "relu_backward")
+    (y, dx), (y_numpy, dx_numpy) = relu_both_ways(monkeypatch, x, dy)
+    assert calls == ["relu_backward"]  # the kernel ran, not the fallback
+    assert_same_bits(y, y_numpy)
+    assert_same_bits(dx, dx_numpy)
+    assert y.strides == x.strides and dx.strides == x.strides  # x's layout kept
+
+
+@needs_kernels
+@pytest.mark.parametrize("case", ["strided", "dy in another layout", "float16", "int32", "broadcast dy",
+                                  "dy of another dtype"])
 def test_relu_inputs_the_kernels_cannot_take_fall_back_to_numpy(monkeypatch, case):
     rng = np.random.default_rng(8)
     x = rng.standard_normal((4, 6)).astype(np.float32)
     dy = rng.standard_normal((4, 6)).astype(np.float32)
-    if case == "fortran":
-        x, dy = np.asfortranarray(x), np.asfortranarray(dy)
+    if case == "dy in another layout":
+        dy = np.asfortranarray(dy)
     elif case == "strided":
         x, dy = x[:, ::2], dy[:, ::2]
     elif case == "float16":
@@ -244,6 +275,96 @@ def test_relu_kernels_reject_mismatched_arrays_before_writing():
     with pytest.raises(ValueError, match="share dtype and size"):
         _kernels.relu_backward(x, np.ones(3, np.float32), dx)
     assert not dx.any()
+
+
+# -- max pooling's backward -----------------------------------------------------------------
+def max_pool_gradients(monkeypatch, x, dy, kernel, stride, padding):
+    """dx of MaxPool2d through the kernel (checked to have run) and through NumPy."""
+    def run():
+        op = ops.MaxPool2d(kernel, stride, padding)
+        op.needs_input_grad = (True,)
+        op.forward(x)
+        return op.backward(dy)[0]
+
+    calls = spy_on(monkeypatch, "max_pool_backward")
+    through_kernel = run()
+    assert calls == ["max_pool_backward"]
+    with numpy_path(monkeypatch):
+        return through_kernel, run()
+
+
+@needs_kernels
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # inf·0 in the NumPy path
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("order", [(0, 1, 2, 3), (1, 2, 3, 0), (0, 2, 3, 1)], ids=["nchw", "batch-last", "nhwc"])
+@pytest.mark.parametrize("geometry", [
+    ((2, 2), (2, 2), (0, 0), (8, 6)),  # the windows tile the input: every pixel written once
+    ((2, 2), (2, 2), (0, 0), (9, 7)),  # a row and a column left over
+    ((3, 3), (2, 2), (1, 1), (9, 7)),  # overlapping windows, padding
+    ((3, 2), (1, 2), (1, 0), (5, 6)),  # overlapping rows only
+], ids=["tiles", "left-over", "overlap-padded", "rows-overlap"])
+@pytest.mark.parametrize("values", ["random", "ties and non-finite"])
+def test_max_pool_backward_kernel_agrees_with_the_numpy_path(monkeypatch, values, geometry, order, dtype):
+    kernel, stride, padding, (h, w) = geometry
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 4, h, w)).astype(dtype)
+    if values != "random":
+        x = np.round(x).astype(dtype)  # ties: the first maximum of a window takes the gradient
+        x.flat[::13] = -np.inf
+    x = laid_out(x, order)
+    op = ops.MaxPool2d(kernel, stride, padding)
+    dy = laid_out(rng.standard_normal(op.forward(x).shape).astype(dtype), order)
+    if values != "random":
+        dy.flat[::5], dy.flat[2::7] = np.inf, np.nan  # sums over overlapping windows take inf − inf, NaN
+    dx, dx_numpy = max_pool_gradients(monkeypatch, x, dy, kernel, stride, padding)
+    assert dx.dtype == dtype and dx.shape == x.shape and dx.strides == laid_out(dx, order).strides
+    # Equal values; the NumPy path may give −0 where the kernel gives +0 (dy·0 against a sum onto 0).
+    np.testing.assert_array_equal(dx, dx_numpy)
+
+
+@needs_kernels
+def test_max_pool_backward_kernel_takes_a_gradient_with_gaps(monkeypatch):
+    """dy cut out of a larger array, as a convolution's dx is cut out of its padded one."""
+    rng = np.random.default_rng(7)
+    x = laid_out(rng.standard_normal((4, 3, 8, 8)).astype(np.float32), (1, 2, 3, 0))
+    padded = laid_out(rng.standard_normal((4, 3, 6, 6)).astype(np.float32), (1, 2, 3, 0))
+    dy = padded[:, :, 1:-1, 1:-1]
+    dx, dx_numpy = max_pool_gradients(monkeypatch, x, dy, 2, 2, 0)
+    np.testing.assert_array_equal(dx, dx_numpy)
+
+
+@needs_kernels
+def test_max_pool_backward_kernel_rejects_what_it_cannot_take_before_writing():
+    dy, offsets = np.ones((2, 3, 3, 4), np.float32), np.zeros((2, 3, 3, 4), np.uint8)
+    for bad_dy, bad_offsets, dx in [
+        (dy, offsets.astype(np.int64), np.zeros((2, 6, 6, 4), np.float32)),  # offsets not uint8
+        (dy, offsets, np.zeros((2, 6, 6, 4), np.float64)),  # dx of another dtype
+        (dy, offsets, np.zeros((2, 6, 6, 5), np.float32)),  # another inner size
+        (dy, offsets[:, :2], np.zeros((2, 6, 6, 4), np.float32)),  # offsets of another shape
+        (dy, offsets, np.zeros((2, 6, 12, 4), np.float32)[:, :, ::2]),  # dx not contiguous
+    ]:
+        before = dx.copy()
+        with pytest.raises(kernels.DOES_NOT_FIT):
+            _kernels.max_pool_backward(bad_dy, bad_offsets, dx, 2, 2, 2, 2, 0, 0)
+        np.testing.assert_array_equal(dx, before)
+    with pytest.raises(ValueError, match="must not overlap"):
+        shared = np.zeros((2, 3, 3, 4), np.float32)
+        _kernels.max_pool_backward(shared, offsets, shared, 1, 1, 1, 1, 0, 0)
+
+
+@needs_kernels
+def test_max_pool_backward_takes_numpy_where_the_layout_splits_the_image(monkeypatch):
+    """H and W apart in memory (H outermost, W innermost): no (A, H, W, B) view, so NumPy's path."""
+    rng = np.random.default_rng(6)
+    x = laid_out(rng.standard_normal((2, 3, 4, 6)).astype(np.float32), (2, 0, 1, 3))
+    op = ops.MaxPool2d(2)
+    op.needs_input_grad = (True,)
+    dy = laid_out(rng.standard_normal(op.forward(x).shape).astype(np.float32), (2, 0, 1, 3))
+    calls = spy_on(monkeypatch, "max_pool_backward")
+    dx = op.backward(dy)[0]
+    assert calls == []
+    with numpy_path(monkeypatch):
+        np.testing.assert_array_equal(dx, op.backward(dy)[0])
 
 
 # -- softmax cross-entropy -----------------------------------------------------------------

@@ -14,6 +14,9 @@
  *
  * relu and relu_backward are ReLU's forward and backward in one pass each, NumPy's bits.
  *
+ * max_pool_backward routes each output's gradient to the input pixel its window took the
+ * maximum from, in one pass per kernel offset, where the NumPy path makes four.
+ *
  * cross_entropy and cross_entropy_backward are SoftmaxCrossEntropy's forward and backward,
  * one pass per row instead of a dozen NumPy calls. The backward rounds as the NumPy path
  * does; the forward's exp and log come from libm, not NumPy's vectorized ones, so its
@@ -109,10 +112,10 @@ static void release(Held *held)
         PyBuffer_Release(&held->views[--held->count]);
 }
 
-enum Access { READ, WRITE, LABELS };
+enum Access { READ, WRITE, LABELS, OFFSETS };
 
-/* obj's buffer, C-contiguous and float32/float64 (READ, WRITE: writable too) or int64
- * (LABELS). On failure: an exception set, everything held released, NULL. */
+/* obj's buffer, C-contiguous and float32/float64 (READ, WRITE: writable too), int64
+ * (LABELS) or uint8 (OFFSETS). On failure: an exception set, everything held released, NULL. */
 static Py_buffer *take(Held *held, PyObject *obj, enum Access access, const char *name)
 {
     Py_buffer *view = &held->views[held->count];
@@ -125,12 +128,12 @@ static Py_buffer *take(Held *held, PyObject *obj, enum Access access, const char
     const char *format = view->format;
     if (format[0] == '<' || format[0] == '=' || format[0] == '@')
         format++;
-    const int fits = access == LABELS
-                         ? view->itemsize == 8 && (format[0] == 'q' || format[0] == 'l') && format[1] == '\0'
-                         : (format[0] == 'f' || format[0] == 'd') && format[1] == '\0';
+    const int fits = access == LABELS    ? view->itemsize == 8 && (format[0] == 'q' || format[0] == 'l') && format[1] == '\0'
+                     : access == OFFSETS ? format[0] == 'B' && format[1] == '\0'
+                                         : (format[0] == 'f' || format[0] == 'd') && format[1] == '\0';
     if (!fits) {
         PyErr_Format(PyExc_TypeError, "kernel: %s must be %s, got format '%s'", name,
-                     access == LABELS ? "int64" : "float32 or float64", view->format);
+                     access == LABELS ? "int64" : access == OFFSETS ? "uint8" : "float32 or float64", view->format);
         release(held);
         return NULL;
     }
@@ -490,10 +493,97 @@ static PyObject *relu_backward(PyObject *Py_UNUSED(module), PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* Max pooling's backward on images laid out (A, H, W, B) in memory: H and W the spatial
+ * axes, A the axes outside them, B those inside (NCHW: A = N·C, B = 1; batch-last CHWN:
+ * A = C, B = N, the innermost loop). offsets (A, Ho, Wo, B) holds the kernel offset
+ * k = i·kW + j each window took its maximum from. Offset by offset, in increasing k as the
+ * NumPy path goes, dx[a, p·sH − pH + i, q·sW − pW + j, b] += dy[a, p, q, b] where the window
+ * took k, so sums over overlapping windows round in its order. `tiles`: the windows tile the
+ * input exactly (kernel = stride, no padding, nothing left over), every pixel is written
+ * once, and dx needs no zeroing. Pixels in the padding never take a maximum; they are
+ * skipped all the same. Select, not branch: which offset won is random. */
+#define MAX_POOL_BACKWARD_LOOP(T)                                                \
+    WIDEST_VECTORS static void max_pool_backward_##T(                            \
+        const T *restrict dy, const uint8_t *restrict offsets, const Py_ssize_t *shape, \
+        const int *window, int tiles, T *restrict dx)                            \
+    {                                                                            \
+        const Py_ssize_t A = shape[0], H = shape[1], W = shape[2], B = shape[3]; \
+        const Py_ssize_t Ho = shape[4], Wo = shape[5];                           \
+        const int kh = window[0], kw = window[1], sh = window[2], sw = window[3]; \
+        const int ph = window[4], pw = window[5];                                \
+        if (!tiles)                                                              \
+            memset(dx, 0, (size_t)(A * H * W * B) * sizeof(T));                 \
+        for (int k = 0; k < kh * kw; k++) {                                      \
+            const int i = k / kw, j = k % kw;                                    \
+            const uint8_t taken = (uint8_t)k;                                    \
+            for (Py_ssize_t a = 0; a < A; a++)                                   \
+                for (Py_ssize_t p = 0; p < Ho; p++) {                            \
+                    const Py_ssize_t r = p * sh - ph + i;                        \
+                    if (r < 0 || r >= H)                                         \
+                        continue;                                                \
+                    for (Py_ssize_t q = 0; q < Wo; q++) {                        \
+                        const Py_ssize_t c = q * sw - pw + j;                    \
+                        if (c < 0 || c >= W)                                     \
+                            continue;                                            \
+                        const Py_ssize_t from = ((a * Ho + p) * Wo + q) * B;     \
+                        const T *restrict g = dy + from;                         \
+                        const uint8_t *restrict m = offsets + from;              \
+                        T *restrict out = dx + ((a * H + r) * W + c) * B;        \
+                        if (tiles)                                               \
+                            for (Py_ssize_t b = 0; b < B; b++)                   \
+                                out[b] = m[b] == taken ? g[b] : (T)0;            \
+                        else                                                     \
+                            for (Py_ssize_t b = 0; b < B; b++)                   \
+                                out[b] = out[b] + (m[b] == taken ? g[b] : (T)0); \
+                    }                                                            \
+                }                                                                \
+        }                                                                        \
+    }
+
+MAX_POOL_BACKWARD_LOOP(float)
+MAX_POOL_BACKWARD_LOOP(double)
+
+/* max_pool_backward(dy, offsets, dx, kh, kw, sh, sw, ph, pw): dy and offsets (A, Ho, Wo, B),
+ * dx (A, H, W, B), all C-contiguous; dx is written whole. */
+static PyObject *max_pool_backward(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *dy_obj, *offsets_obj, *dx_obj;
+    int window[6];
+    if (!PyArg_ParseTuple(args, "OOOiiiiii", &dy_obj, &offsets_obj, &dx_obj, &window[0], &window[1], &window[2],
+                          &window[3], &window[4], &window[5]))
+        return NULL;
+    Held held = {.count = 0};
+    Py_buffer *dy, *offsets, *dx;
+    if (!(dy = take(&held, dy_obj, READ, "dy")) || !(offsets = take(&held, offsets_obj, OFFSETS, "offsets")) ||
+        !(dx = take(&held, dx_obj, WRITE, "dx")))
+        return NULL;
+    const int kh = window[0], kw = window[1], sh = window[2], sw = window[3], ph = window[4], pw = window[5];
+    if (kind_of(dx) != kind_of(dy) || dy->ndim != 4 || dx->ndim != 4 || !same_shape(dy, offsets) ||
+        dx->shape[0] != dy->shape[0] || dx->shape[3] != dy->shape[3] || kh < 1 || kw < 1 || kh * kw > 256 ||
+        sh < 1 || sw < 1 || ph < 0 || pw < 0)
+        return mismatch(&held, "max_pool_backward kernel: dy and offsets (A, Ho, Wo, B), dx (A, H, W, B), "
+                               "at most 256 kernel offsets, positive strides");
+    Py_buffer *const all[] = {dy, offsets, dx};
+    if (overlaps_any(dx, all, 3))
+        return mismatch(&held, "max_pool_backward kernel: dx must not overlap dy or offsets");
+    const Py_ssize_t shape[6] = {dx->shape[0], dx->shape[1], dx->shape[2], dx->shape[3], dy->shape[1], dy->shape[2]};
+    const int tiles = kh == sh && kw == sw && ph == 0 && pw == 0 && shape[4] * sh == shape[1] && shape[5] * sw == shape[2];
+    Py_BEGIN_ALLOW_THREADS
+    if (kind_of(dy) == 'f')
+        max_pool_backward_float(dy->buf, offsets->buf, shape, window, tiles, dx->buf);
+    else
+        max_pool_backward_double(dy->buf, offsets->buf, shape, window, tiles, dx->buf);
+    Py_END_ALLOW_THREADS
+    release(&held);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"outer", outer, METH_VARARGS, "outer(a, b, out): out[i, j] = a[i]·b[j]"},
     {"relu", relu, METH_VARARGS, "relu(x, y): y = maximum(x, 0)"},
     {"relu_backward", relu_backward, METH_VARARGS, "relu_backward(y, dy, dx): dx = dy·[y > 0]"},
+    {"max_pool_backward", max_pool_backward, METH_VARARGS,
+     "max_pool_backward(dy, offsets, dx, kh, kw, sh, sw, ph, pw): max pooling's gradient routed to the maxima"},
     {"cross_entropy", cross_entropy, METH_VARARGS,
      "cross_entropy(logits, labels, classes, smoothing, reduction, p, out): softmax cross-entropy forward"},
     {"cross_entropy_backward", cross_entropy_backward, METH_VARARGS,
@@ -504,6 +594,7 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels", "chainrule's compiled loops: the fused SGD update, the outer product, ReLU, softmax cross-entropy.", -1, methods, NULL, NULL, NULL, NULL};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels", "chainrule's compiled loops: the fused SGD update, the outer product, ReLU, softmax cross-entropy, "
+    "max pooling's backward.", -1, methods, NULL, NULL, NULL, NULL};
 
 PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&module); }

@@ -6,6 +6,7 @@ same roundings (exp and log aside, see below).
 - ``outer``: the weight gradient dyᵀ·x of ``ops.Linear`` at batch size 1, which BLAS
   computes as a general matrix product with an inner dimension of 1, three times slower.
 - ``relu`` and ``relu_backward``: ``ops.ReLU``, one pass instead of two ufunc calls.
+- ``max_pool_backward``: ``ops.MaxPool2d``, one pass per kernel offset instead of four.
 - ``cross_entropy`` and ``cross_entropy_backward``: ``ops.SoftmaxCrossEntropy``, one pass
   over each row instead of a dozen NumPy calls, which at small batches cost more than
   the arithmetic. The backward gives NumPy's bits; the forward takes exp and log from
@@ -53,6 +54,19 @@ def _fits(array) -> bool:
     return AVAILABLE and type(array) is numpy.ndarray and array.flags.c_contiguous
 
 
+def _memory_order(array) -> tuple:
+    """Its axes from the outermost in memory to the innermost (by decreasing stride)."""
+    return tuple(int(axis) for axis in numpy.argsort([-stride for stride in array.strides], kind="stable"))
+
+
+def _dense(order: tuple, *arrays) -> list | None:
+    """The arrays transposed to ``order``, if each is then C-contiguous (one dense block laid out
+    in that order: a batch-last image is, as a plain NCHW one); else None. An elementwise kernel
+    runs on those views as on flat memory."""
+    views = [array.transpose(order) for array in arrays]
+    return views if all(view.flags.c_contiguous for view in views) else None
+
+
 def sgd(param, grad, buffer, lr, momentum, dampening, weight_decay, nesterov, maximize, first) -> bool:
     """One SGD update of ``param`` (and ``buffer``, None when momentum is 0) in place; ``first``
     writes the buffer instead of reading it (see :class:`~chainrule.optim.SGD`). False, with
@@ -85,12 +99,16 @@ def outer(a, b):
 
 
 def relu(x):
-    """``maximum(x, 0)`` as NumPy computes it (NaN kept, −0 → +0) in one pass; or None."""
-    if not _fits(x):
+    """``maximum(x, 0)`` as NumPy computes it (NaN kept, −0 → +0) in one pass, laid out as x (any
+    dense layout); or None."""
+    if not AVAILABLE or type(x) is not numpy.ndarray:
         return None
-    y = numpy.empty_like(x)
+    y = numpy.empty_like(x)  # x's layout, when x is dense
+    views = [x, y] if x.flags.c_contiguous else _dense(_memory_order(x), x, y)
+    if views is None:
+        return None
     try:
-        _kernels.relu(x, y)
+        _kernels.relu(*views)
     except DOES_NOT_FIT:
         return None
     return y
@@ -101,14 +119,46 @@ def relu_backward(y, dy):
     in one pass; or None. CuPy arrays go to gpu_kernels.relu_backward."""
     if dy.shape != y.shape:
         return None
-    if not _fits(y):
+    if not AVAILABLE or type(y) is not numpy.ndarray:
         return gpu_kernels.relu_backward(y, dy) if _on_gpu(y) else None
     dx = numpy.empty_like(y)
+    views = [y, dy, dx] if y.flags.c_contiguous else _dense(_memory_order(y), y, dy, dx)
+    if views is None:
+        return None
     try:
-        _kernels.relu_backward(y, dy, dx)
+        _kernels.relu_backward(*views)
     except DOES_NOT_FIT:
         return None
     return dx
+
+
+def max_pool_backward(dy, offsets, x_shape: tuple, kernel: tuple, stride: tuple, padding: tuple):
+    """Max pooling's dx (N, C, H, W) in the input's memory order: each of dy's (N, C, H_out, W_out)
+    values added to the pixel at its window's kernel offset in ``offsets`` (uint8, laid out as the
+    input); or None. The memory order must keep H and W next to each other (NCHW, NHWC, batch-last
+    CHWN): then dy is (A, H_out, W_out, B) in memory, A the axes outside, B those inside."""
+    if not AVAILABLE or type(dy) is not numpy.ndarray or type(offsets) is not numpy.ndarray:
+        return None
+    order = _memory_order(offsets)  # dense, as the forward made it, in the input's memory order
+    h_at = order.index(2)
+    views = _dense(order, offsets) if h_at < 3 and order[h_at + 1] == 3 else None
+    if views is None:
+        return None
+    (dense_offsets,) = views
+    # dy may be a view with gaps (a convolution's dx cut out of its padded array): one copy, then
+    # the kernel's single pass, beats NumPy's four strided passes.
+    dense = numpy.ascontiguousarray(dy.transpose(order))
+    outside = int(numpy.prod([dy.shape[axis] for axis in order[:h_at]]))
+    inside = int(numpy.prod([dy.shape[axis] for axis in order[h_at + 2:]]))
+    transposed_x = tuple(x_shape[axis] for axis in order)
+    dx = numpy.empty(transposed_x, dy.dtype)
+    try:
+        _kernels.max_pool_backward(dense.reshape(outside, *dy.shape[2:], inside),
+                                   dense_offsets.reshape(outside, *dy.shape[2:], inside),
+                                   dx.reshape(outside, *x_shape[2:], inside), *kernel, *stride, *padding)
+    except DOES_NOT_FIT:
+        return None
+    return dx.transpose(numpy.argsort(order))
 
 
 def cross_entropy(logits, labels, smoothing: float, reduction: str):
