@@ -367,6 +367,78 @@ def test_max_pool_backward_takes_numpy_where_the_layout_splits_the_image(monkeyp
         np.testing.assert_array_equal(dx, op.backward(dy)[0])
 
 
+# -- batch normalisation --------------------------------------------------------------------
+def batch_norm_outputs(x, affine, dy, training=True, need=(True, True, True)):
+    """y, the input gradients and the running statistics of one BatchNorm forward and backward."""
+    running = np.zeros(x.shape[1], x.dtype), np.ones(x.shape[1], x.dtype)
+    op = ops.BatchNorm(*running, training=training)
+    op.needs_input_grad = need[:1 + len(affine)]
+    y = op.forward(x, *affine)
+    return [y, *(g for g in op.backward(dy) if g is not None), *running]
+
+
+@needs_kernels
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("affine", [0, 1, 2], ids=["no affine", "weight only", "weight and bias"])
+@pytest.mark.parametrize("order", [(1, 2, 3, 0), (0, 1, 2, 3)], ids=["batch-last (rows are a view)", "nchw (copied)"])
+@pytest.mark.parametrize("training", [True, False], ids=["training", "running statistics"])
+def test_batch_norm_kernels_agree_with_numpy_and_are_closer_to_float64(monkeypatch, training, order, affine, dtype):
+    """The kernels sum in double, NumPy in the array's precision: equal up to rounding. In float32
+    the float64 computation is the oracle, and the kernels are no further from it than NumPy's path;
+    in float64 agreement is asserted."""
+    rng = np.random.default_rng(9)
+    shape = (16, 3, 10, 9)
+    x = laid_out((rng.standard_normal(shape) * 3 + 40).astype(dtype), order)  # |mean| ≫ std: cancellation
+    dy = laid_out(rng.standard_normal(shape).astype(dtype), order)
+    params = [rng.standard_normal(3).astype(dtype) for _ in range(affine)]
+    calls = spy_on(monkeypatch, "batch_norm_backward")
+    through_kernels = batch_norm_outputs(x, params, dy, training)
+    assert calls == ["batch_norm_backward"]
+    with numpy_path(monkeypatch):
+        through_numpy = batch_norm_outputs(x, params, dy, training)
+        exact = batch_norm_outputs(x.astype(np.float64), [p.astype(np.float64) for p in params],
+                                   dy.astype(np.float64), training)
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    for kernel_value, numpy_value, exact_value in zip(through_kernels, through_numpy, exact):
+        assert kernel_value.dtype == dtype and kernel_value.shape == numpy_value.shape
+        scale = np.max(np.abs(exact_value)) + 1e-30
+        np.testing.assert_allclose(kernel_value, numpy_value, rtol=0, atol=tolerance * scale)
+        if dtype == np.float32:
+            kernel_error = np.max(np.abs(kernel_value - exact_value)) / scale
+            numpy_error = np.max(np.abs(numpy_value - exact_value)) / scale
+            assert kernel_error <= numpy_error + 2 ** -23
+
+
+@needs_kernels
+def test_batch_norm_kernels_skip_dx_when_x_needs_no_gradient(monkeypatch):
+    rng = np.random.default_rng(10)
+    x, dy = rng.standard_normal((6, 4, 3, 3)).astype(np.float32), rng.standard_normal((6, 4, 3, 3)).astype(np.float32)
+    params = [np.ones(4, np.float32), np.zeros(4, np.float32)]
+    got = batch_norm_outputs(x, params, dy, need=(False, True, True))
+    with numpy_path(monkeypatch):
+        want = batch_norm_outputs(x, params, dy, need=(False, True, True))
+    assert len(got) == len(want) == 5  # y, dγ, dβ, running mean and variance: no dx
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@needs_kernels
+def test_batch_norm_kernels_reject_what_they_cannot_take_before_writing():
+    x = np.ones((3, 5), np.float32)
+    per_channel = [np.zeros(3, np.float32) for _ in range(3)]
+    for bad in [np.zeros((3, 5), np.float64), np.zeros((3, 4), np.float32), np.zeros((3, 10), np.float32)[:, ::2]]:
+        before = bad.copy()
+        with pytest.raises(kernels.DOES_NOT_FIT):
+            _kernels.batch_norm(x, None, None, 1e-5, bad, None, *per_channel)
+        with pytest.raises(kernels.DOES_NOT_FIT):
+            _kernels.batch_norm_backward(x, x, per_channel[0], True, bad, *per_channel[1:])
+        np.testing.assert_array_equal(bad, before)
+    with pytest.raises(ValueError, match="C values"):
+        _kernels.batch_norm(x, np.ones(4, np.float32), None, 1e-5, np.empty_like(x), np.empty_like(x), *per_channel)
+    with pytest.raises(ValueError, match="must not overlap"):
+        _kernels.batch_norm(x, None, None, 1e-5, x, None, *per_channel)
+
+
 # -- softmax cross-entropy -----------------------------------------------------------------
 def cross_entropy_op(logits, labels, reduction, smoothing):
     op = ops.SoftmaxCrossEntropy(reduction, smoothing)

@@ -17,6 +17,12 @@
  * max_pool_backward routes each output's gradient to the input pixel its window took the
  * maximum from, in one pass per kernel offset, where the NumPy path makes four.
  *
+ * batch_norm and batch_norm_backward work channel row by channel row, so that a row's
+ * passes find it in cache where NumPy's whole-array passes go to memory each time. Their
+ * sums are accumulated in double and rounded once (NumPy sums pairwise, BLAS in blocks, in
+ * the array's precision), so values may differ from the NumPy path in the last bits;
+ * every other product and sum rounds where NumPy's does.
+ *
  * cross_entropy and cross_entropy_backward are SoftmaxCrossEntropy's forward and backward,
  * one pass per row instead of a dozen NumPy calls. The backward rounds as the NumPy path
  * does; the forward's exp and log come from libm, not NumPy's vectorized ones, so its
@@ -102,7 +108,7 @@ SGD_LOOPS(double)
 
 /* -- the arguments' buffers: taken one by one, released together ------------------------- */
 typedef struct {
-    Py_buffer views[4];
+    Py_buffer views[8]; /* the most any kernel takes: batch_norm's */
     int count;
 } Held;
 
@@ -578,10 +584,241 @@ static PyObject *max_pool_backward(PyObject *Py_UNUSED(module), PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* Sums in double over LANES interleaved partial sums, added up at the end: a fixed order
+ * (deterministic), and no single chain of dependent additions, so the loop runs as vectors. */
+#define LANES 16
+
+/* Batch normalisation in training, row c of x (C, M) at a time (its channel's M values):
+ *   mean = Σx/M,  x̂ = x − mean,  var = Σx̂²/M,  s = 1/√(var + ε),  x̂ ← x̂·s,  y = x̂·γ + β
+ * writing x̂, y (when affine: gamma not NULL; beta may be NULL), mean, var and s. */
+#define BATCH_NORM_LOOPS(T, SQRT)                                                \
+    static inline double row_sum_##T(const T *restrict row, Py_ssize_t M)        \
+    {                                                                            \
+        double lanes[LANES] = {0}, total = 0;                                    \
+        Py_ssize_t j = 0;                                                        \
+        for (; j + LANES <= M; j += LANES)                                       \
+            for (int l = 0; l < LANES; l++)                                      \
+                lanes[l] += row[j + l];                                          \
+        for (; j < M; j++)                                                       \
+            total += row[j];                                                     \
+        for (int l = 0; l < LANES; l++)                                          \
+            total += lanes[l];                                                   \
+        return total;                                                            \
+    }                                                                            \
+                                                                                 \
+    /* Σ (row − m)², each difference rounded to T first, as x̂ = x − mean is. */ \
+    static inline double centred_squares_##T(const T *restrict row, Py_ssize_t M, T m) \
+    {                                                                            \
+        double lanes[LANES] = {0}, total = 0;                                    \
+        Py_ssize_t j = 0;                                                        \
+        for (; j + LANES <= M; j += LANES)                                       \
+            for (int l = 0; l < LANES; l++) {                                    \
+                const T centred = row[j + l] - m;                                \
+                lanes[l] += (double)centred * centred;                           \
+            }                                                                    \
+        for (; j < M; j++) {                                                     \
+            const T centred = row[j] - m;                                        \
+            total += (double)centred * centred;                                  \
+        }                                                                        \
+        for (int l = 0; l < LANES; l++)                                          \
+            total += lanes[l];                                                   \
+        return total;                                                            \
+    }                                                                            \
+                                                                                 \
+    static inline double row_dot_##T(const T *restrict a, const T *restrict b, Py_ssize_t M) \
+    {                                                                            \
+        double lanes[LANES] = {0}, total = 0;                                    \
+        Py_ssize_t j = 0;                                                        \
+        for (; j + LANES <= M; j += LANES)                                       \
+            for (int l = 0; l < LANES; l++)                                      \
+                lanes[l] += (double)a[j + l] * b[j + l];                         \
+        for (; j < M; j++)                                                       \
+            total += (double)a[j] * b[j];                                        \
+        for (int l = 0; l < LANES; l++)                                          \
+            total += lanes[l];                                                   \
+        return total;                                                            \
+    }                                                                            \
+                                                                                 \
+    WIDEST_VECTORS static void batch_norm_##T(const T *restrict x, Py_ssize_t C, Py_ssize_t M, \
+                                              const T *gamma, const T *beta, T eps, \
+                                              T *restrict x_hat, T *restrict y, T *mean, \
+                                              T *var, T *inv_std)                \
+    {                                                                            \
+        for (Py_ssize_t c = 0; c < C; c++) {                                     \
+            const T *restrict row = x + c * M;                                   \
+            T *restrict normed = x_hat + c * M;                                  \
+            const T m = (T)(row_sum_##T(row, M) / (double)M);                    \
+            const T v = (T)(centred_squares_##T(row, M, m) / (double)M);         \
+            const T s = (T)1 / SQRT(v + eps);                                    \
+            mean[c] = m;                                                         \
+            var[c] = v;                                                          \
+            inv_std[c] = s;                                                      \
+            for (Py_ssize_t j = 0; j < M; j++)                                   \
+                normed[j] = (T)(row[j] - m) * s;                                 \
+            if (gamma != NULL) {                                                 \
+                T *restrict out = y + c * M;                                     \
+                const T g = gamma[c];                                            \
+                if (beta != NULL) {                                              \
+                    const T b = beta[c];                                         \
+                    for (Py_ssize_t j = 0; j < M; j++)                           \
+                        out[j] = normed[j] * g + b;                              \
+                } else {                                                         \
+                    for (Py_ssize_t j = 0; j < M; j++)                           \
+                        out[j] = normed[j] * g;                                  \
+                }                                                                \
+            }                                                                    \
+        }                                                                        \
+    }                                                                            \
+                                                                                 \
+    /* Its backward, row by row: dβ = Σdy, dγ = Σdy·x̂, and with a = s·γ (a = s without γ) \
+     * dx = a·dy − x̂·(a·dγ/M) − a·dβ/M in training, dx = a·dy with running statistics. */ \
+    WIDEST_VECTORS static void batch_norm_backward_##T(const T *restrict dy, const T *restrict x_hat, \
+                                                       Py_ssize_t C, Py_ssize_t M, const T *a, \
+                                                       int training, T *restrict dx, \
+                                                       T *d_beta, T *d_gamma)    \
+    {                                                                            \
+        for (Py_ssize_t c = 0; c < C; c++) {                                     \
+            const T *restrict g = dy + c * M, *restrict h = x_hat + c * M;       \
+            const T db = (T)row_sum_##T(g, M), dg = (T)row_dot_##T(g, h, M);     \
+            d_beta[c] = db;                                                      \
+            d_gamma[c] = dg;                                                     \
+            if (dx == NULL)                                                      \
+                continue;                                                        \
+            T *restrict out = dx + c * M;                                        \
+            const T ac = a[c];                                                   \
+            if (training) {                                                      \
+                const T along_x_hat = ac * dg / (T)M, constant = ac * db / (T)M; \
+                for (Py_ssize_t j = 0; j < M; j++)                               \
+                    out[j] = (g[j] * ac - h[j] * along_x_hat) - constant;        \
+            } else {                                                             \
+                for (Py_ssize_t j = 0; j < M; j++)                               \
+                    out[j] = g[j] * ac;                                          \
+            }                                                                    \
+        }                                                                        \
+    }
+
+BATCH_NORM_LOOPS(float, sqrtf)
+BATCH_NORM_LOOPS(double, sqrt)
+
+/* A (C,) view of one dtype, or NULL for None; 0 (exception set, everything released) on failure. */
+static int take_channels(Held *held, PyObject *obj, enum Access access, const char *name, char kind,
+                         Py_ssize_t C, Py_buffer **view)
+{
+    *view = NULL;
+    if (obj == Py_None)
+        return 1;
+    if (!(*view = take(held, obj, access, name)))
+        return 0;
+    if (kind_of(*view) != kind || (*view)->len != C * item_size(kind)) {
+        mismatch(held, "batch_norm kernel: per-channel arrays hold C values of x's dtype");
+        return 0;
+    }
+    return 1;
+}
+
+/* batch_norm(x, gamma, beta, eps, x_hat, y, mean, var, inv_std): x, x_hat, y (C, M); the rest (C,);
+ * gamma, beta and y may be None (y is needed with gamma). */
+static PyObject *batch_norm(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *x_obj, *gamma_obj, *beta_obj, *x_hat_obj, *y_obj, *mean_obj, *var_obj, *inv_std_obj;
+    double eps;
+    if (!PyArg_ParseTuple(args, "OOOdOOOOO", &x_obj, &gamma_obj, &beta_obj, &eps, &x_hat_obj, &y_obj, &mean_obj,
+                          &var_obj, &inv_std_obj))
+        return NULL;
+    Held held = {.count = 0};
+    Py_buffer *x, *x_hat;
+    if (!(x = take(&held, x_obj, READ, "x")) || !(x_hat = take(&held, x_hat_obj, WRITE, "x_hat")))
+        return NULL;
+    const char kind = kind_of(x);
+    if (x->ndim != 2 || x->shape[1] < 1 || kind_of(x_hat) != kind || !same_shape(x, x_hat))
+        return mismatch(&held, "batch_norm kernel: x and x_hat (C, M) of one dtype, M at least 1");
+    const Py_ssize_t C = x->shape[0], M = x->shape[1];
+    Py_buffer *y = NULL, *gamma, *beta, *mean, *var, *inv_std;
+    if (y_obj != Py_None) {
+        if (!(y = take(&held, y_obj, WRITE, "y")))
+            return NULL;
+        if (kind_of(y) != kind || !same_shape(x, y))
+            return mismatch(&held, "batch_norm kernel: y must match x");
+    }
+    if (!take_channels(&held, gamma_obj, READ, "gamma", kind, C, &gamma) ||
+        !take_channels(&held, beta_obj, READ, "beta", kind, C, &beta) ||
+        !take_channels(&held, mean_obj, WRITE, "mean", kind, C, &mean) ||
+        !take_channels(&held, var_obj, WRITE, "var", kind, C, &var) ||
+        !take_channels(&held, inv_std_obj, WRITE, "inv_std", kind, C, &inv_std))
+        return NULL;
+    if (mean == NULL || var == NULL || inv_std == NULL || (gamma == NULL) != (y == NULL) ||
+        (beta != NULL && gamma == NULL))
+        return mismatch(&held, "batch_norm kernel: mean, var and inv_std are needed, y and gamma go together, "
+                               "beta needs gamma");
+    Py_buffer *const all[] = {x, gamma, beta, x_hat, y, mean, var, inv_std};
+    for (int i = 3; i < 8; i++)
+        if (all[i] != NULL && overlaps_any(all[i], all, 8))
+            return mismatch(&held, "batch_norm kernel: the outputs must not overlap each other or the inputs");
+    Py_BEGIN_ALLOW_THREADS
+    if (kind == 'f')
+        batch_norm_float(x->buf, C, M, gamma ? gamma->buf : NULL, beta ? beta->buf : NULL, (float)eps, x_hat->buf,
+                         y ? y->buf : NULL, mean->buf, var->buf, inv_std->buf);
+    else
+        batch_norm_double(x->buf, C, M, gamma ? gamma->buf : NULL, beta ? beta->buf : NULL, eps, x_hat->buf,
+                          y ? y->buf : NULL, mean->buf, var->buf, inv_std->buf);
+    Py_END_ALLOW_THREADS
+    release(&held);
+    Py_RETURN_NONE;
+}
+
+/* batch_norm_backward(dy, x_hat, a, training, dx, d_beta, d_gamma): dy, x_hat, dx (C, M), dx None when
+ * x needs no gradient; a, d_beta, d_gamma (C,). */
+static PyObject *batch_norm_backward(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *dy_obj, *x_hat_obj, *a_obj, *dx_obj, *d_beta_obj, *d_gamma_obj;
+    int training;
+    if (!PyArg_ParseTuple(args, "OOOpOOO", &dy_obj, &x_hat_obj, &a_obj, &training, &dx_obj, &d_beta_obj,
+                          &d_gamma_obj))
+        return NULL;
+    Held held = {.count = 0};
+    Py_buffer *dy, *x_hat, *dx = NULL, *a, *d_beta, *d_gamma;
+    if (!(dy = take(&held, dy_obj, READ, "dy")) || !(x_hat = take(&held, x_hat_obj, READ, "x_hat")))
+        return NULL;
+    const char kind = kind_of(dy);
+    if (dy->ndim != 2 || dy->shape[1] < 1 || kind_of(x_hat) != kind || !same_shape(dy, x_hat))
+        return mismatch(&held, "batch_norm_backward kernel: dy and x_hat (C, M) of one dtype, M at least 1");
+    const Py_ssize_t C = dy->shape[0], M = dy->shape[1];
+    if (dx_obj != Py_None) {
+        if (!(dx = take(&held, dx_obj, WRITE, "dx")))
+            return NULL;
+        if (kind_of(dx) != kind || !same_shape(dx, dy))
+            return mismatch(&held, "batch_norm_backward kernel: dx must match dy");
+    }
+    if (!take_channels(&held, a_obj, READ, "a", kind, C, &a) ||
+        !take_channels(&held, d_beta_obj, WRITE, "d_beta", kind, C, &d_beta) ||
+        !take_channels(&held, d_gamma_obj, WRITE, "d_gamma", kind, C, &d_gamma))
+        return NULL;
+    if (a == NULL || d_beta == NULL || d_gamma == NULL)
+        return mismatch(&held, "batch_norm_backward kernel: a, d_beta and d_gamma are needed");
+    Py_buffer *const all[] = {dy, x_hat, a, dx, d_beta, d_gamma};
+    for (int i = 3; i < 6; i++)
+        if (all[i] != NULL && overlaps_any(all[i], all, 6))
+            return mismatch(&held, "batch_norm_backward kernel: the outputs must not overlap each other or the inputs");
+    Py_BEGIN_ALLOW_THREADS
+    if (kind == 'f')
+        batch_norm_backward_float(dy->buf, x_hat->buf, C, M, a->buf, training, dx ? dx->buf : NULL, d_beta->buf,
+                                  d_gamma->buf);
+    else
+        batch_norm_backward_double(dy->buf, x_hat->buf, C, M, a->buf, training, dx ? dx->buf : NULL, d_beta->buf,
+                                   d_gamma->buf);
+    Py_END_ALLOW_THREADS
+    release(&held);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"outer", outer, METH_VARARGS, "outer(a, b, out): out[i, j] = a[i]·b[j]"},
     {"relu", relu, METH_VARARGS, "relu(x, y): y = maximum(x, 0)"},
     {"relu_backward", relu_backward, METH_VARARGS, "relu_backward(y, dy, dx): dx = dy·[y > 0]"},
+    {"batch_norm", batch_norm, METH_VARARGS,
+     "batch_norm(x, gamma, beta, eps, x_hat, y, mean, var, inv_std): batch normalisation in training, by channel rows"},
+    {"batch_norm_backward", batch_norm_backward, METH_VARARGS,
+     "batch_norm_backward(dy, x_hat, a, training, dx, d_beta, d_gamma): its gradients"},
     {"max_pool_backward", max_pool_backward, METH_VARARGS,
      "max_pool_backward(dy, offsets, dx, kh, kw, sh, sw, ph, pw): max pooling's gradient routed to the maxima"},
     {"cross_entropy", cross_entropy, METH_VARARGS,
@@ -595,6 +832,6 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels", "chainrule's compiled loops: the fused SGD update, the outer product, ReLU, softmax cross-entropy, "
-    "max pooling's backward.", -1, methods, NULL, NULL, NULL, NULL};
+    "max pooling's backward, batch normalisation.", -1, methods, NULL, NULL, NULL, NULL};
 
 PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&module); }

@@ -7,6 +7,8 @@ same roundings (exp and log aside, see below).
   computes as a general matrix product with an inner dimension of 1, three times slower.
 - ``relu`` and ``relu_backward``: ``ops.ReLU``, one pass instead of two ufunc calls.
 - ``max_pool_backward``: ``ops.MaxPool2d``, one pass per kernel offset instead of four.
+- ``batch_norm`` and ``batch_norm_backward``: ``ops.BatchNorm`` in training, channel row by
+  channel row while the row is in cache; sums in double, so the last bits may differ from NumPy's.
 - ``cross_entropy`` and ``cross_entropy_backward``: ``ops.SoftmaxCrossEntropy``, one pass
   over each row instead of a dozen NumPy calls, which at small batches cost more than
   the arithmetic. The backward gives NumPy's bits; the forward takes exp and log from
@@ -159,6 +161,36 @@ def max_pool_backward(dy, offsets, x_shape: tuple, kernel: tuple, stride: tuple,
     except DOES_NOT_FIT:
         return None
     return dx.transpose(numpy.argsort(order))
+
+
+def batch_norm(rows, affine: tuple, eps: float):
+    """Batch normalisation in training of ``rows`` (C, M), one channel a row, with the optional
+    (γ,) or (γ, β): (y, x̂, mean, var, inv_std), y being x̂ itself without γ; or None."""
+    if not _fits(rows) or rows.ndim != 2 or rows.shape[1] == 0:
+        return None
+    channels = rows.shape[0]
+    x_hat = numpy.empty_like(rows)
+    y = numpy.empty_like(rows) if affine else None
+    mean, var, inv_std = (numpy.empty(channels, rows.dtype) for _ in range(3))
+    gamma, beta = (*affine, None, None)[:2]
+    try:
+        _kernels.batch_norm(rows, gamma, beta, eps, x_hat, y, mean, var, inv_std)
+    except DOES_NOT_FIT:
+        return None
+    return (x_hat if y is None else y), x_hat, mean, var, inv_std
+
+
+def batch_norm_backward(dy_rows, x_hat, a, training: bool, need_dx: bool):
+    """(dx rows or None, dβ, dγ) of batch normalisation, a = inv_std·γ per channel; or None."""
+    if not _fits(dy_rows) or dy_rows.ndim != 2 or dy_rows.shape[1] == 0:
+        return None
+    dx = numpy.empty_like(dy_rows) if need_dx else None
+    d_beta, d_gamma = numpy.empty(len(a), dy_rows.dtype), numpy.empty(len(a), dy_rows.dtype)
+    try:
+        _kernels.batch_norm_backward(dy_rows, x_hat, a, training, dx, d_beta, d_gamma)
+    except DOES_NOT_FIT:
+        return None
+    return dx, d_beta, d_gamma
 
 
 def cross_entropy(logits, labels, smoothing: float, reduction: str):

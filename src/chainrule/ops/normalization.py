@@ -17,7 +17,7 @@ import math
 
 import numpy
 
-from .. import backend
+from .. import backend, kernels
 from ..backend import array_module
 from ..errors import ShapeError
 from ..tensor import Function, Tensor
@@ -74,6 +74,16 @@ def _from_channel_rows(rows, shape: tuple, order: tuple[int, ...]):
     return rows.reshape(tuple(shape[axis] for axis in order)).transpose(tuple(int(a) for a in numpy.argsort(order)))
 
 
+def _scaled(x_hat, affine: tuple):
+    """x̂·γ + β per channel row (γ, β optional)."""
+    if not affine:
+        return x_hat
+    y = x_hat * affine[0][:, None]
+    if len(affine) == 2:
+        y += affine[1][:, None]
+    return y
+
+
 def _row_dots(a, b):
     """(C, M), (C, M) → (C,): Σ_j a[i, j]·b[i, j], as C products (1×M)·(M×1) that BLAS runs
     without the temporary a·b would take."""
@@ -126,11 +136,8 @@ class BatchNorm(Function):
         order = (1,) + tuple(axis for axis in memory_order(x) if axis != 1)
         rows = _channel_rows(x, order)
         if self.training:
-            mean = rows.sum(axis=1) / count
-            x_hat = rows - mean[:, None]
-            var = _row_dots(x_hat, x_hat) / count
-            inv_std = 1.0 / xp.sqrt(var + self.eps)
-            x_hat *= inv_std[:, None]
+            normalised = kernels.batch_norm(rows, affine, self.eps) or self._normalise_by_batch(rows, affine)
+            y, x_hat, mean, var, inv_std = normalised
             if self.running_mean is not None:
                 m = self.momentum
                 self.running_mean *= 1.0 - m
@@ -141,16 +148,23 @@ class BatchNorm(Function):
             inv_std = (1.0 / xp.sqrt(self.running_var + self.eps)).astype(x.dtype, copy=False)
             x_hat = rows - self.running_mean.astype(x.dtype, copy=False)[:, None]
             x_hat *= inv_std[:, None]
+            y = _scaled(x_hat, affine)
         # Saved whatever needs_input_grad says (any() of a by-hand call's is False); a Function
         # off the graph is dropped after forward, and its saved arrays with it.
         self.save_for_backward(x_hat, inv_std, affine[0] if affine else None)
         self.order, self.affine_count = order, len(affine)
-        y = x_hat
-        if affine:
-            y = x_hat * affine[0][:, None]
-            if len(affine) == 2:
-                y += affine[1][:, None]
         return _from_channel_rows(y, x.shape, order)
+
+    def _normalise_by_batch(self, rows, affine: tuple) -> tuple:
+        """(y, x̂, mean, var, inv_std) of the rows (C, M) with the batch's statistics: the NumPy
+        reference of ``kernels.batch_norm``."""
+        count = rows.shape[1]
+        mean = rows.sum(axis=1) / count
+        x_hat = rows - mean[:, None]
+        var = _row_dots(x_hat, x_hat) / count
+        inv_std = 1.0 / array_module(rows).sqrt(var + self.eps)
+        x_hat *= inv_std[:, None]
+        return _scaled(x_hat, affine), x_hat, mean, var, inv_std
 
     def replay(self, x: Tensor, *affine: Tensor) -> Tensor:
         """This node's forward again on the graph without touching the running statistics a
@@ -172,19 +186,26 @@ class BatchNorm(Function):
         need = self.needs_input_grad
         x_hat, inv_std, weight = self.saved_tensors
         dy_rows = _channel_rows(dy, self.order)
+        a = inv_std if weight is None else inv_std * weight
+        rows, d_beta, d_gamma = (kernels.batch_norm_backward(dy_rows, x_hat, a, self.training, bool(need[0]))
+                                 or self._row_gradients(dy_rows, x_hat, a, bool(need[0])))
+        dx = None if rows is None else _from_channel_rows(rows, dy.shape, self.order)
+        grads = (d_gamma, d_beta)[:self.affine_count]
+        return (dx,) + tuple(grad if need[1 + i] else None for i, grad in enumerate(grads))
+
+    def _row_gradients(self, dy_rows, x_hat, a, need_dx: bool) -> tuple:
+        """(dx rows or None, dβ, dγ) over the rows (C, M): the NumPy reference of
+        ``kernels.batch_norm_backward``."""
         count = x_hat.shape[1]
         d_beta = dy_rows.sum(axis=1)
         d_gamma = _row_dots(dy_rows, x_hat)
-        dx = None
-        if need[0]:
-            a = inv_std if weight is None else inv_std * weight
+        rows = None
+        if need_dx:
             rows = dy_rows * a[:, None]
             if self.training:
                 rows -= x_hat * (a * d_gamma / count)[:, None]
                 rows -= (a * d_beta / count)[:, None]
-            dx = _from_channel_rows(rows, dy.shape, self.order)
-        grads = (d_gamma, d_beta)[:self.affine_count]
-        return (dx,) + tuple(grad if need[1 + i] else None for i, grad in enumerate(grads))
+        return rows, d_beta, d_gamma
 
     def backward_graph(self, dy):
         x, *affine = self.inputs
