@@ -277,6 +277,91 @@ def test_relu_kernels_reject_mismatched_arrays_before_writing():
     assert not dx.any()
 
 
+# -- max pooling -------------------------------------------------------------------------------
+POOL_GEOMETRIES = [
+    ((2, 2), (2, 2), (0, 0), (8, 6)),  # the windows tile the input: every pixel written once
+    ((2, 2), (2, 2), (0, 0), (9, 7)),  # a row and a column left over
+    ((3, 3), (2, 2), (1, 1), (9, 7)),  # overlapping windows, padding
+    ((3, 2), (1, 2), (1, 0), (5, 6)),  # overlapping rows only
+]
+POOL_IDS = ["tiles", "left-over", "overlap-padded", "rows-overlap"]
+POOL_LAYOUTS = {"nchw": (0, 1, 2, 3), "batch-last": (1, 2, 3, 0), "nhwc": (0, 2, 3, 1)}
+
+
+def pool_input(geometry, values: str, dtype, order, seed=5):
+    """An input for max pooling; "ties and non-finite": rounded values (ties), −0 beside +0, NaN and
+    −inf, and one plane of −inf only (its windows keep their first pixel)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((3, 4, *geometry[3])).astype(dtype)
+    if values != "random":
+        x = np.round(x).astype(dtype)
+        x.flat[::13], x.flat[1::11], x.flat[2::7] = -np.inf, np.nan, -0.0
+        x[0, 0] = -np.inf
+    return laid_out(x, order)
+
+
+def max_pool_forward(x, geometry):
+    op = ops.MaxPool2d(*geometry[:3])
+    op.needs_input_grad = (True,)
+    return op.forward(x), op.saved_tensors[0]
+
+
+@needs_kernels
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("order", list(POOL_LAYOUTS.values()), ids=list(POOL_LAYOUTS))
+@pytest.mark.parametrize("geometry", POOL_GEOMETRIES, ids=POOL_IDS)
+@pytest.mark.parametrize("values", ["random", "ties and non-finite"])
+def test_max_pool_kernel_agrees_with_the_numpy_path_and_keeps_the_layout(monkeypatch, values, geometry, order, dtype):
+    x = pool_input(geometry, values, dtype, order)
+    calls = spy_on(monkeypatch, "max_pool")
+    y, offsets = max_pool_forward(x, geometry)
+    assert calls == ["max_pool"]
+    with numpy_path(monkeypatch):
+        y_numpy, offsets_numpy = max_pool_forward(x, geometry)
+    # Equal values (NaN where NumPy has NaN) and the same offsets; the sign of a zero tied with
+    # another may differ: the kernel returns the value at the offset, NumPy's maximum() the later zero.
+    np.testing.assert_array_equal(y, y_numpy)
+    np.testing.assert_array_equal(offsets, offsets_numpy)
+    assert y.dtype == dtype and offsets.dtype == np.uint8
+    assert y.strides == y_numpy.strides and offsets.strides == offsets_numpy.strides
+
+
+@needs_kernels
+@pytest.mark.parametrize("order", list(POOL_LAYOUTS.values()), ids=list(POOL_LAYOUTS))
+@pytest.mark.parametrize("geometry", POOL_GEOMETRIES, ids=POOL_IDS)
+def test_max_pool_kernel_gives_torchs_bits_and_indices(geometry, order):
+    """PyTorch's max_pool2d on the same values: the same bits (signed zeros and NaN included) and
+    the same input pixel for every window."""
+    torch = pytest.importorskip("torch")
+    kernel, stride, padding, _ = geometry
+    x = pool_input(geometry, "ties and non-finite", np.float32, order)
+    y, offsets = max_pool_forward(x, geometry)
+    want, indices = torch.nn.functional.max_pool2d(torch.from_numpy(np.ascontiguousarray(x)), kernel, stride, padding,
+                                                   return_indices=True)
+    assert y.tobytes(order="C") == want.numpy().tobytes()
+    width = x.shape[3]
+    rows = np.arange(y.shape[2])[:, None] * stride[0] - padding[0] + offsets // kernel[1]
+    columns = np.arange(y.shape[3])[None, :] * stride[1] - padding[1] + offsets % kernel[1]
+    np.testing.assert_array_equal(rows * width + columns, indices.numpy())
+
+
+@needs_kernels
+def test_max_pool_kernel_rejects_what_it_cannot_take_before_writing():
+    x = np.ones((2, 6, 6, 4), np.float32)
+    for y, offsets in [
+        (np.zeros((2, 3, 3, 4), np.float64), np.zeros((2, 3, 3, 4), np.uint8)),  # y of another dtype
+        (np.zeros((2, 3, 3, 4), np.float32), np.zeros((2, 3, 3, 4), np.int64)),  # offsets not uint8
+        (np.zeros((2, 4, 4, 4), np.float32), np.zeros((2, 4, 4, 4), np.uint8)),  # windows past the input
+        (np.zeros((2, 3, 3, 5), np.float32), np.zeros((2, 3, 3, 5), np.uint8)),  # another inner size
+    ]:
+        before = y.copy()
+        with pytest.raises(kernels.DOES_NOT_FIT):
+            _kernels.max_pool(x, y, offsets, 2, 2, 2, 2, 0, 0)
+        np.testing.assert_array_equal(y, before)
+    with pytest.raises(ValueError, match="half the kernel"):
+        _kernels.max_pool(x, np.zeros((2, 4, 4, 4), np.float32), np.zeros((2, 4, 4, 4), np.uint8), 2, 2, 2, 2, 2, 2)
+
+
 # -- max pooling's backward -----------------------------------------------------------------
 def max_pool_gradients(monkeypatch, x, dy, kernel, stride, padding):
     """dx of MaxPool2d through the kernel (checked to have run) and through NumPy."""
@@ -296,22 +381,13 @@ def max_pool_gradients(monkeypatch, x, dy, kernel, stride, padding):
 @needs_kernels
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # inf·0 in the NumPy path
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("order", [(0, 1, 2, 3), (1, 2, 3, 0), (0, 2, 3, 1)], ids=["nchw", "batch-last", "nhwc"])
-@pytest.mark.parametrize("geometry", [
-    ((2, 2), (2, 2), (0, 0), (8, 6)),  # the windows tile the input: every pixel written once
-    ((2, 2), (2, 2), (0, 0), (9, 7)),  # a row and a column left over
-    ((3, 3), (2, 2), (1, 1), (9, 7)),  # overlapping windows, padding
-    ((3, 2), (1, 2), (1, 0), (5, 6)),  # overlapping rows only
-], ids=["tiles", "left-over", "overlap-padded", "rows-overlap"])
+@pytest.mark.parametrize("order", list(POOL_LAYOUTS.values()), ids=list(POOL_LAYOUTS))
+@pytest.mark.parametrize("geometry", POOL_GEOMETRIES, ids=POOL_IDS)
 @pytest.mark.parametrize("values", ["random", "ties and non-finite"])
 def test_max_pool_backward_kernel_agrees_with_the_numpy_path(monkeypatch, values, geometry, order, dtype):
-    kernel, stride, padding, (h, w) = geometry
+    kernel, stride, padding, _ = geometry
     rng = np.random.default_rng(5)
-    x = rng.standard_normal((3, 4, h, w)).astype(dtype)
-    if values != "random":
-        x = np.round(x).astype(dtype)  # ties: the first maximum of a window takes the gradient
-        x.flat[::13] = -np.inf
-    x = laid_out(x, order)
+    x = pool_input(geometry, values, dtype, order)
     op = ops.MaxPool2d(kernel, stride, padding)
     dy = laid_out(rng.standard_normal(op.forward(x).shape).astype(dtype), order)
     if values != "random":

@@ -14,8 +14,10 @@
  *
  * relu and relu_backward are ReLU's forward and backward in one pass each, NumPy's bits.
  *
- * max_pool_backward routes each output's gradient to the input pixel its window took the
- * maximum from, in one pass per kernel offset, where the NumPy path makes four.
+ * max_pool takes each window's maximum and the kernel offset it came from in one pass over
+ * the input (NumPy's path: four passes per offset), NumPy's bits; max_pool_backward routes
+ * each output's gradient to the input pixel its window took the maximum from, in one pass
+ * per kernel offset, where the NumPy path makes four.
  *
  * batch_norm and batch_norm_backward work channel row by channel row, so that a row's
  * passes find it in cache where NumPy's whole-array passes go to memory each time. Their
@@ -499,6 +501,89 @@ static PyObject *relu_backward(PyObject *Py_UNUSED(module), PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* Max pooling on images laid out (A, H, W, B) in memory (see max_pool_backward below): each
+ * window's maximum into y (A, Ho, Wo, B) and its kernel offset k = i·kW + j into offsets. The
+ * window's first pixel inside the input starts; a later one takes over if it is greater, or
+ * NaN (PyTorch's rule: the first maximum wins, a NaN wins over any number, the last NaN over
+ * earlier ones; NumPy's path gives the same). Padding is never read. */
+#define MAX_POOL_LOOP(T)                                                         \
+    WIDEST_VECTORS static void max_pool_##T(const T *restrict x, const Py_ssize_t *shape, \
+                                            const int *window, T *restrict y,    \
+                                            uint8_t *restrict offsets)           \
+    {                                                                            \
+        const Py_ssize_t A = shape[0], H = shape[1], W = shape[2], B = shape[3]; \
+        const Py_ssize_t Ho = shape[4], Wo = shape[5];                           \
+        const int kh = window[0], kw = window[1], sh = window[2], sw = window[3]; \
+        const int ph = window[4], pw = window[5];                                \
+        for (Py_ssize_t a = 0; a < A; a++)                                       \
+            for (Py_ssize_t p = 0; p < Ho; p++)                                  \
+                for (Py_ssize_t q = 0; q < Wo; q++) {                            \
+                    const Py_ssize_t at = ((a * Ho + p) * Wo + q) * B;           \
+                    T *restrict best = y + at;                                   \
+                    uint8_t *restrict taken = offsets + at;                      \
+                    int started = 0;                                             \
+                    for (int k = 0; k < kh * kw; k++) {                          \
+                        const Py_ssize_t r = p * sh - ph + k / kw, c = q * sw - pw + k % kw; \
+                        if (r < 0 || r >= H || c < 0 || c >= W)                  \
+                            continue;                                            \
+                        const T *restrict v = x + ((a * H + r) * W + c) * B;     \
+                        const uint8_t offset = (uint8_t)k;                       \
+                        if (!started) {                                          \
+                            for (Py_ssize_t b = 0; b < B; b++) {                 \
+                                best[b] = v[b];                                  \
+                                taken[b] = offset;                               \
+                            }                                                    \
+                            started = 1;                                         \
+                            continue;                                            \
+                        }                                                        \
+                        for (Py_ssize_t b = 0; b < B; b++) {                     \
+                            const int wins = v[b] > best[b] || v[b] != v[b];     \
+                            best[b] = wins ? v[b] : best[b];                     \
+                            taken[b] = wins ? offset : taken[b];                 \
+                        }                                                        \
+                    }                                                            \
+                }                                                                \
+    }
+
+MAX_POOL_LOOP(float)
+MAX_POOL_LOOP(double)
+
+/* max_pool(x, y, offsets, kh, kw, sh, sw, ph, pw): x (A, H, W, B), y and offsets (A, Ho, Wo, B), all
+ * C-contiguous; every window must hold a pixel of the input (padding at most half the kernel). */
+static PyObject *max_pool(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *x_obj, *y_obj, *offsets_obj;
+    int window[6];
+    if (!PyArg_ParseTuple(args, "OOOiiiiii", &x_obj, &y_obj, &offsets_obj, &window[0], &window[1], &window[2],
+                          &window[3], &window[4], &window[5]))
+        return NULL;
+    Held held = {.count = 0};
+    Py_buffer *x, *y, *offsets;
+    if (!(x = take(&held, x_obj, READ, "x")) || !(y = take(&held, y_obj, WRITE, "y")) ||
+        !(offsets = take(&held, offsets_obj, OFFSETS, "offsets")))
+        return NULL;
+    const int kh = window[0], kw = window[1], sh = window[2], sw = window[3], ph = window[4], pw = window[5];
+    if (kind_of(y) != kind_of(x) || x->ndim != 4 || y->ndim != 4 || !same_shape(y, offsets) ||
+        y->shape[0] != x->shape[0] || y->shape[3] != x->shape[3] || kh < 1 || kw < 1 || kh * kw > 256 ||
+        sh < 1 || sw < 1 || ph < 0 || pw < 0 || 2 * ph > kh || 2 * pw > kw ||
+        (y->shape[1] - 1) * sh - ph + kh > x->shape[1] + ph || (y->shape[2] - 1) * sw - pw + kw > x->shape[2] + pw)
+        return mismatch(&held, "max_pool kernel: x (A, H, W, B), y and offsets (A, Ho, Wo, B) with windows inside "
+                               "the padded input, at most 256 kernel offsets, positive strides, padding at most "
+                               "half the kernel");
+    Py_buffer *const all[] = {x, y, offsets};
+    if (overlaps_any(y, all, 3) || overlaps_any(offsets, all, 3))
+        return mismatch(&held, "max_pool kernel: y and offsets must not overlap each other or x");
+    const Py_ssize_t shape[6] = {x->shape[0], x->shape[1], x->shape[2], x->shape[3], y->shape[1], y->shape[2]};
+    Py_BEGIN_ALLOW_THREADS
+    if (kind_of(x) == 'f')
+        max_pool_float(x->buf, shape, window, y->buf, offsets->buf);
+    else
+        max_pool_double(x->buf, shape, window, y->buf, offsets->buf);
+    Py_END_ALLOW_THREADS
+    release(&held);
+    Py_RETURN_NONE;
+}
+
 /* Max pooling's backward on images laid out (A, H, W, B) in memory: H and W the spatial
  * axes, A the axes outside them, B those inside (NCHW: A = N·C, B = 1; batch-last CHWN:
  * A = C, B = N, the innermost loop). offsets (A, Ho, Wo, B) holds the kernel offset
@@ -819,6 +904,8 @@ static PyMethodDef methods[] = {
      "batch_norm(x, gamma, beta, eps, x_hat, y, mean, var, inv_std): batch normalisation in training, by channel rows"},
     {"batch_norm_backward", batch_norm_backward, METH_VARARGS,
      "batch_norm_backward(dy, x_hat, a, training, dx, d_beta, d_gamma): its gradients"},
+    {"max_pool", max_pool, METH_VARARGS,
+     "max_pool(x, y, offsets, kh, kw, sh, sw, ph, pw): each window's maximum and the kernel offset it came from"},
     {"max_pool_backward", max_pool_backward, METH_VARARGS,
      "max_pool_backward(dy, offsets, dx, kh, kw, sh, sw, ph, pw): max pooling's gradient routed to the maxima"},
     {"cross_entropy", cross_entropy, METH_VARARGS,

@@ -6,7 +6,8 @@ same roundings (exp and log aside, see below).
 - ``outer``: the weight gradient dyᵀ·x of ``ops.Linear`` at batch size 1, which BLAS
   computes as a general matrix product with an inner dimension of 1, three times slower.
 - ``relu`` and ``relu_backward``: ``ops.ReLU``, one pass instead of two ufunc calls.
-- ``max_pool_backward``: ``ops.MaxPool2d``, one pass per kernel offset instead of four.
+- ``max_pool`` and ``max_pool_backward``: ``ops.MaxPool2d``, one pass over the input forward, one
+  per kernel offset backward, instead of four per offset.
 - ``batch_norm`` and ``batch_norm_backward``: ``ops.BatchNorm`` in training, channel row by
   channel row while the row is in cache; sums in double, so the last bits may differ from NumPy's.
 - ``cross_entropy`` and ``cross_entropy_backward``: ``ops.SoftmaxCrossEntropy``, one pass
@@ -23,6 +24,8 @@ The extension is built at install when a C compiler is present; without it,
 :data:`AVAILABLE` is False and every wrapper returns None.
 """
 from __future__ import annotations
+
+import math
 
 import numpy
 
@@ -134,33 +137,69 @@ def relu_backward(y, dy):
     return dx
 
 
+def _image_layout(image) -> tuple | None:
+    """(order, A, B) for an (N, C, H, W) array laid out in memory as (A, H, W, B): one dense block
+    whose memory order keeps H and W next to each other (NCHW: A = N·C, B = 1; batch-last CHWN:
+    A = C, B = N), ``order`` its axes outermost first; or None."""
+    order = _memory_order(image)
+    h_at = order.index(2)
+    if h_at == 3 or order[h_at + 1] != 3 or _dense(order, image) is None:
+        return None
+    outside = math.prod(image.shape[axis] for axis in order[:h_at])
+    inside = math.prod(image.shape[axis] for axis in order[h_at + 2:])
+    return order, outside, inside
+
+
+def _empty_in_order(shape: tuple, dtype, order: tuple):
+    """A new array of ``shape`` laid out in memory with axes ``order`` outermost first."""
+    return numpy.empty(tuple(shape[axis] for axis in order), dtype).transpose(numpy.argsort(order))
+
+
+def _as_image_rows(array, layout: tuple):
+    """``array`` (N, C, h, w), laid out as ``layout`` says, as its (A, h, w, B) memory."""
+    order, outside, inside = layout
+    return array.transpose(order).reshape(outside, *array.shape[2:], inside)
+
+
+def max_pool(x, kernel: tuple, stride: tuple, padding: tuple, out_hw: tuple):
+    """(y, offsets): max pooling of x (N, C, H, W) over kernel-sized windows moved by stride over
+    the padded input, and each window's kernel offset of its maximum (uint8), both laid out as x;
+    NumPy's bits (the first maximum, or the last NaN, wins). None where no kernel applies."""
+    if not AVAILABLE or type(x) is not numpy.ndarray:
+        return None
+    layout = _image_layout(x)
+    if layout is None:
+        return None
+    order = layout[0]
+    y, offsets = (_empty_in_order(x.shape[:2] + tuple(out_hw), dtype, order) for dtype in (x.dtype, numpy.uint8))
+    try:
+        _kernels.max_pool(_as_image_rows(x, layout), _as_image_rows(y, layout), _as_image_rows(offsets, layout),
+                          *kernel, *stride, *padding)
+    except DOES_NOT_FIT:
+        return None
+    return y, offsets
+
+
 def max_pool_backward(dy, offsets, x_shape: tuple, kernel: tuple, stride: tuple, padding: tuple):
     """Max pooling's dx (N, C, H, W) in the input's memory order: each of dy's (N, C, H_out, W_out)
     values added to the pixel at its window's kernel offset in ``offsets`` (uint8, laid out as the
-    input); or None. The memory order must keep H and W next to each other (NCHW, NHWC, batch-last
-    CHWN): then dy is (A, H_out, W_out, B) in memory, A the axes outside, B those inside."""
+    input, as :func:`max_pool` or the NumPy path made them); or None."""
     if not AVAILABLE or type(dy) is not numpy.ndarray or type(offsets) is not numpy.ndarray:
         return None
-    order = _memory_order(offsets)  # dense, as the forward made it, in the input's memory order
-    h_at = order.index(2)
-    views = _dense(order, offsets) if h_at < 3 and order[h_at + 1] == 3 else None
-    if views is None:
+    layout = _image_layout(offsets)
+    if layout is None:
         return None
-    (dense_offsets,) = views
+    order = layout[0]
     # dy may be a view with gaps (a convolution's dx cut out of its padded array): one copy, then
     # the kernel's single pass, beats NumPy's four strided passes.
-    dense = numpy.ascontiguousarray(dy.transpose(order))
-    outside = int(numpy.prod([dy.shape[axis] for axis in order[:h_at]]))
-    inside = int(numpy.prod([dy.shape[axis] for axis in order[h_at + 2:]]))
-    transposed_x = tuple(x_shape[axis] for axis in order)
-    dx = numpy.empty(transposed_x, dy.dtype)
+    dense = numpy.ascontiguousarray(dy.transpose(order)).transpose(numpy.argsort(order))
+    dx = _empty_in_order(x_shape, dy.dtype, order)
     try:
-        _kernels.max_pool_backward(dense.reshape(outside, *dy.shape[2:], inside),
-                                   dense_offsets.reshape(outside, *dy.shape[2:], inside),
-                                   dx.reshape(outside, *x_shape[2:], inside), *kernel, *stride, *padding)
+        _kernels.max_pool_backward(_as_image_rows(dense, layout), _as_image_rows(offsets, layout),
+                                   _as_image_rows(dx, layout), *kernel, *stride, *padding)
     except DOES_NOT_FIT:
         return None
-    return dx.transpose(numpy.argsort(order))
+    return dx
 
 
 def batch_norm(rows, affine: tuple, eps: float):
