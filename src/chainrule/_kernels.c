@@ -109,8 +109,10 @@ SGD_LOOPS(float)
 SGD_LOOPS(double)
 
 /* -- the arguments' buffers: taken one by one, released together ------------------------- */
+#define MOST_BUFFERS 8 /* the most any kernel takes: batch_norm's */
+
 typedef struct {
-    Py_buffer views[8]; /* the most any kernel takes: batch_norm's */
+    Py_buffer views[MOST_BUFFERS];
     int count;
 } Held;
 
@@ -126,6 +128,11 @@ enum Access { READ, WRITE, LABELS, OFFSETS };
  * (LABELS) or uint8 (OFFSETS). On failure: an exception set, everything held released, NULL. */
 static Py_buffer *take(Held *held, PyObject *obj, enum Access access, const char *name)
 {
+    if (held->count == MOST_BUFFERS) { /* a kernel that takes more must grow MOST_BUFFERS */
+        PyErr_Format(PyExc_SystemError, "kernel: more than %d buffers for %s", MOST_BUFFERS, name);
+        release(held);
+        return NULL;
+    }
     Py_buffer *view = &held->views[held->count];
     const int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (access == WRITE ? PyBUF_WRITABLE : 0);
     if (PyObject_GetBuffer(obj, view, flags) < 0) {
